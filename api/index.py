@@ -1,0 +1,3 @@
+from productinfo import create_app
+
+app = create_app()

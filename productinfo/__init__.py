@@ -1,0 +1,91 @@
+"""Product information backend: the Flask app factory."""
+
+import logging
+import os
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: load config, init db, register blueprints and error handlers."""
+    environ = _environment(test_config)
+    instance_path = environ.get("INSTANCE_PATH") or (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path) if instance_path else None)
+    _load_config(app, environ, test_config)
+    _init_logging(app)
+
+    from productinfo import db, demo, errors, http, openapi
+
+    db.init_app(app)
+    if app.config.get("EMBEDDED_DATABASE"):
+        _prepare_embedded_database(app)
+    demo.init_app(app)
+    http.init_app(app)
+    _init_cors(app)
+
+    from productinfo.catalog.routes import bp as catalog_bp
+    from productinfo.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(openapi.bp)
+    errors.register_error_handlers(app)
+    return app
+
+
+def _environment(test_config: dict | None):
+    """Return the environment to configure from: the process's, or none at all under test."""
+    if test_config is not None:
+        return {}
+    from dotenv import load_dotenv
+
+    load_dotenv()
+    return os.environ
+
+
+def _load_config(app: Flask, environ, test_config: dict | None) -> None:
+    from productinfo import config
+
+    app.config.from_mapping(config.load(environ, app.instance_path))
+    app.config.from_mapping(test_config or {})
+    config.finalize(app.config, app.instance_path)
+
+
+def _prepare_embedded_database(app: Flask) -> None:
+    """Create or migrate the local SQLite file, with demo data the first time."""
+    from productinfo import db, demo
+
+    engine = app.extensions["db"].engine
+    if db.ensure_schema(engine):
+        demo.seed(engine)
+
+
+def _init_logging(app: Flask) -> None:
+    """Log to stderr with each line tagged by its request id."""
+    from productinfo.http import RequestIdFilter
+
+    logger = logging.getLogger("productinfo")
+    logger.setLevel(app.config["LOG_LEVEL"])
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.addFilter(RequestIdFilter())
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        )
+        logger.addHandler(handler)
+
+
+def _init_cors(app: Flask) -> None:
+    """Allow the configured web origins, and no others."""
+    if app.config["CORS_ORIGINS"]:
+        from flask_cors import CORS
+
+        CORS(
+            app,
+            origins=app.config["CORS_ORIGINS"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )

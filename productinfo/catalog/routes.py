@@ -1,0 +1,62 @@
+"""HTTP endpoints of the catalogue: categories and companies."""
+
+from productinfo.catalog import service
+from productinfo.catalog.schemas import (
+    Category,
+    CategoryPath,
+    CategoryQuery,
+    Company,
+    CompanyMapping,
+    CompanyQuery,
+    NewCategory,
+    NewCompanies,
+)
+from productinfo.db import connection
+from productinfo.envelope import ok
+from productinfo.http import ApiBlueprint
+
+bp = ApiBlueprint("catalog", __name__)
+
+
+@bp.read("/categories.get", query=CategoryQuery, response=list[Category], paginated=True)
+def get_categories(query: CategoryQuery):
+    """List the categories in name order."""
+    rows, next_cursor = service.get_categories(connection(), cursor=query.cursor, limit=query.limit)
+    return ok([Category.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@bp.read("/categories.getById/<category_id>", path=CategoryPath, response=Category)
+def get_category(category_id: int):
+    """Get one category."""
+    return ok(Category.model_validate(service.get_category(connection(), category_id)))
+
+
+@bp.write("/categories.add", body=NewCategory, response=Category)
+def add_category(body: NewCategory):
+    """Create a category; 409 `category_exists` if the name is taken, in any case."""
+    conn = connection()
+    row = service.create_category(conn, name=body.name)
+    conn.commit()
+    return ok(Category.model_validate(row))
+
+
+@bp.read("/companies.get", query=CompanyQuery, response=list[Company], paginated=True)
+def get_companies(query: CompanyQuery):
+    """List manufacturers in name order, optionally those whose name contains `q`."""
+    rows, next_cursor = service.get_companies(
+        connection(), q=query.q, cursor=query.cursor, limit=query.limit
+    )
+    return ok([Company.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@bp.write("/companies.add", body=NewCompanies, response=CompanyMapping)
+def add_companies(body: NewCompanies):
+    """Store the app's new manufacturers and map each local id to a server id.
+
+    All or nothing: if any item is invalid, the answer names it and nothing is stored.
+    A name that exists already, in any case or spacing, maps to the existing company.
+    """
+    conn = connection()
+    mapping = service.add_companies(conn, body.companies)
+    conn.commit()
+    return ok(CompanyMapping(mapping=mapping))

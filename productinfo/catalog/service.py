@@ -1,0 +1,108 @@
+"""Rules and queries of the catalogue: categories and companies."""
+
+from sqlalchemy import Connection, Table, select
+
+from productinfo.catalog.models import categories, companies
+from productinfo.db import insert_ignoring_conflicts, utcnow
+from productinfo.errors import Conflict, NotFound, ValidationFailed
+from productinfo.pagination import keyset, split_page
+
+NAME_ORDER = ("name_key", "id")
+
+
+def _public(table: Table) -> list:
+    """Return the columns a client sees: all but the folded name."""
+    return [column for column in table.c if column.name != "name_key"]
+
+
+def clean_name(name: str) -> str:
+    """Trim a name and collapse its inner runs of spaces."""
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """Fold a name so that names differing only in case or spacing compare equal."""
+    return clean_name(name).casefold()
+
+
+def _page(conn: Connection, table: Table, query, *, cursor, limit) -> tuple[list, str | None]:
+    key = (table.c.name_key, table.c.id)
+    query = query.add_columns(table.c.name_key)
+    rows = conn.execute(keyset(query, key, cursor, limit)).mappings().all()
+    return split_page(rows, NAME_ORDER, limit)
+
+
+def get_categories(conn: Connection, *, cursor=None, limit: int) -> tuple[list, str | None]:
+    """Return a page of categories in name order, and the cursor of the next page."""
+    return _page(conn, categories, select(*_public(categories)), cursor=cursor, limit=limit)
+
+
+def get_category(conn: Connection, category_id: int):
+    """Return one category or raise NotFound."""
+    row = (
+        conn.execute(select(*_public(categories)).where(categories.c.id == category_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"There is no category {category_id}.", code="category_not_found")
+    return row
+
+
+def create_category(conn: Connection, *, name: str):
+    """Create a category; a name already taken (in any case) is a conflict."""
+    key = name_key(name)
+    now = utcnow()
+    values = {"name": clean_name(name), "name_key": key, "created_at": now, "updated_at": now}
+    insert = insert_ignoring_conflicts(conn, categories, "name_key").values(values)
+    new_id = conn.execute(insert.returning(categories.c.id)).scalar()
+    if new_id is None:
+        query = select(*_public(categories)).where(categories.c.name_key == key)
+        existing = conn.execute(query).mappings().one()
+        raise Conflict(
+            f"A category named {existing['name']!r} already exists.",
+            code="category_exists",
+            data=dict(existing),
+        )
+    return get_category(conn, new_id)
+
+
+def get_companies(conn: Connection, *, q: str | None = None, cursor=None, limit: int):
+    """Return a page of companies in name order, optionally those whose name contains `q`."""
+    query = select(*_public(companies))
+    if q and q.strip():
+        query = query.where(companies.c.name_key.contains(name_key(q), autoescape=True))
+    return _page(conn, companies, query, cursor=cursor, limit=limit)
+
+
+def add_companies(conn: Connection, items) -> dict[str, int]:
+    """Store new companies and map each local id to a server id.
+
+    A name that exists already, in any case or spacing, maps to the existing
+    company instead of creating a twin.
+    """
+    seen: dict[int, int] = {}
+    for index, item in enumerate(items):
+        if item.id in seen and name_key(items[seen[item.id]].name) != name_key(item.name):
+            raise ValidationFailed.field(
+                f"companies[{index}].id",
+                f"is also the id of companies[{seen[item.id]}], with another name",
+                code="duplicate_local_id",
+            )
+        seen.setdefault(item.id, index)
+    if not items:
+        return {}
+
+    now = utcnow()
+    names = {name_key(item.name): clean_name(item.name) for item in items}
+    rows = [
+        {"name": name, "name_key": key, "created_at": now, "updated_at": now}
+        for key, name in names.items()
+    ]
+    conn.execute(insert_ignoring_conflicts(conn, companies, "name_key"), rows)
+    ids = dict(
+        conn.execute(
+            select(companies.c.name_key, companies.c.id).where(companies.c.name_key.in_(names))
+        ).all()
+    )
+    return {str(item.id): ids[name_key(item.name)] for item in items}

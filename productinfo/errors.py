@@ -1,0 +1,145 @@
+"""Domain errors and the one function that turns any failure into the JSON error envelope.
+
+    ApiError                    status  code (default)
+     +-- BadRequest               400   bad_request
+     +-- Unauthorized             401   unauthorized
+     +-- Forbidden                403   forbidden
+     +-- NotFound                 404   not_found
+     +-- Conflict                 409   conflict
+     +-- PayloadTooLarge          413   payload_too_large
+     +-- UnsupportedMediaType     415   unsupported_media_type
+     +-- ValidationFailed         422   validation_failed
+     +-- TooManyRequests          429   too_many_requests
+     +-- ServiceUnavailable       503   service_unavailable
+
+Services raise these; they never build HTTP responses. Flask's own HTTP errors
+(unknown path, wrong method, body too large) and unexpected exceptions are
+mapped to the same envelope here.
+"""
+
+import logging
+
+from flask import Flask, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from productinfo.envelope import error_response
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A failure the client can act on, with its HTTP status and a stable code."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, errors: dict | None = None, **extra
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.errors = errors or {}
+        self.extra = extra  # more keys for the envelope, e.g. `data` for a conflict
+        self.headers: dict[str, str] = {}
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+class ValidationFailed(ApiError):
+    status, code = 422, "validation_failed"
+
+    @classmethod
+    def field(cls, name: str, problem: str, *, code: str | None = None) -> "ValidationFailed":
+        """Build the error for a single invalid field."""
+        return cls(f"{name}: {problem}", code=code, errors={name: problem})
+
+
+class TooManyRequests(ApiError):
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.headers["Retry-After"] = str(max(1, int(retry_after)))
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "service_unavailable"
+
+
+# Messages for the HTTP errors Flask raises itself, keyed by status.
+_HTTP_MESSAGES = {
+    400: ("bad_request", "The request could not be understood."),
+    404: ("not_found", "There is no endpoint at this path."),
+    405: ("method_not_allowed", "This endpoint does not accept that method."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "The request body has an unsupported media type."),
+    429: ("too_many_requests", "Too many requests. Slow down and retry later."),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors, Flask's HTTP errors and unexpected failures to the envelope."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        response = error_response(
+            error.status, error.code, error.message, errors=error.errors, **error.extra
+        )
+        response.headers.update(error.headers)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        status = error.code or 500
+        code, message = _HTTP_MESSAGES.get(
+            status, (error.name.lower().replace(" ", "_").replace("'", ""), error.name + ".")
+        )
+        response = error_response(status, code, message)
+        if status == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def handle_database_down(error: DBAPIError | PoolTimeout):
+        # Connection refused, server gone, no free pooled connection, locked SQLite
+        # file: the request may succeed if retried, so this is a 503, not a 500.
+        log.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        return error_response(
+            503, "database_unavailable", "The database is unavailable. Retry shortly."
+        )
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,196 @@
+"""HTTP plumbing shared by every feature: declared endpoints, request bodies, ids and headers.
+
+An endpoint is declared with the pydantic models that validate its input:
+
+    @bp.read("/companies.get", query=CompanyQuery, response=list[Company])
+    def get_companies(query: CompanyQuery): ...
+
+The same declaration feeds the OpenAPI document, so the two cannot drift.
+"""
+
+import functools
+import json
+import logging
+import re
+import time
+import types
+import typing
+import uuid
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Flask, g, has_request_context, request
+from pydantic import BaseModel, ValidationError
+
+from productinfo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What an endpoint accepts and answers, for validation and for the OpenAPI document."""
+
+    method: str
+    query: type[BaseModel] | None = None
+    path: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
+    response: typing.Any = None
+    paginated: bool = False
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose routes validate their input with pydantic models."""
+
+    def read(self, rule: str, *, query=None, path=None, response=None, paginated=False):
+        """Declare a GET endpoint; `query` and `path` models are validated and passed in."""
+        spec = EndpointSpec("GET", query=query, path=path, response=response, paginated=paginated)
+        return self._endpoint(rule, spec)
+
+    def write(self, rule: str, *, body=None, path=None, files=(), response=None):
+        """Declare a POST endpoint; its `body` model is validated and passed in."""
+        spec = EndpointSpec("POST", body=body, path=path, files=tuple(files), response=response)
+        return self._endpoint(rule, spec)
+
+    def _endpoint(self, rule: str, spec: EndpointSpec):
+        def decorator(view):
+            @functools.wraps(view)
+            def endpoint(**path_values):
+                kwargs = {}
+                if spec.path is not None:
+                    kwargs.update(validate(spec.path, path_values).model_dump())
+                else:
+                    kwargs.update(path_values)
+                if spec.query is not None:
+                    kwargs["query"] = validate(spec.query, request.args.to_dict())
+                if spec.body is not None:
+                    kwargs["body"] = validate(spec.body, read_body(spec.body))
+                return view(**kwargs)
+
+            endpoint.spec = spec
+            self.add_url_rule(rule, view_func=endpoint, methods=[spec.method])
+            return endpoint
+
+        return decorator
+
+
+def validate(model: type[BaseModel], data: dict) -> BaseModel:
+    """Validate `data` against `model`, turning pydantic's errors into a 422."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_failed(error) from None
+
+
+def validation_failed(error: ValidationError) -> ValidationFailed:
+    """Name each invalid field, e.g. `companies[2].name`, with pydantic's explanation."""
+    errors = {}
+    for item in error.errors(include_url=False, include_input=False):
+        errors.setdefault(field_path(item["loc"]) or "body", item["msg"])
+    names = list(errors)
+    if len(names) == 1:
+        message = f"Invalid {names[0]}: {errors[names[0]]}."
+    else:
+        message = f"{len(names)} fields are invalid: {', '.join(names)}."
+    return ValidationFailed(message, errors=errors)
+
+
+def field_path(loc: tuple) -> str:
+    """Render a pydantic location as `items[2].name`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def read_body(model: type[BaseModel]) -> dict:
+    """Read a JSON, multipart or urlencoded body into one dict; batches in form fields are JSON."""
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("The request body is not valid JSON.", code="malformed_json") from None
+        if not isinstance(data, dict):
+            raise ValidationFailed.field("body", "must be a JSON object")
+        return data
+    if mimetype in FORM_TYPES:
+        return _read_form(model)
+    if not mimetype and not request.get_data(cache=True):
+        return {}
+    raise UnsupportedMediaType(
+        "Send the body as application/json, multipart/form-data "
+        "or application/x-www-form-urlencoded.",
+    )
+
+
+def _read_form(model: type[BaseModel]) -> dict:
+    data = request.form.to_dict()
+    for name, field_info in model.model_fields.items():
+        key = field_info.alias or name
+        if key in data and _is_structured(field_info.annotation):
+            try:
+                data[key] = json.loads(data[key])
+            except ValueError:
+                raise ValidationFailed.field(key, "must be a JSON string") from None
+    return data
+
+
+def _is_structured(annotation) -> bool:
+    """Tell whether a field holds a list, dict or model, which a form field carries as JSON."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_structured(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_structured(arg) for arg in typing.get_args(annotation))
+    if origin in (list, dict, tuple, set):
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict))
+
+
+class RequestIdFilter(logging.Filter):
+    """Tag each log record with the id of the request being served, or "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Give every request an id and every response the security headers."""
+    app.before_request(_start_request)
+    app.after_request(_finish_response)
+
+
+def _start_request():
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _finish_response(response):
+    headers = response.headers
+    request_id = g.get("request_id")
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "application/json":
+        headers.setdefault("Cache-Control", "no-store")
+        headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    if "started" in g:
+        # The path only: a query string may carry a one-time token from an emailed link.
+        elapsed = (time.perf_counter() - g.started) * 1000
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+    return response

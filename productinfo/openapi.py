@@ -1,0 +1,169 @@
+"""The OpenAPI document, built from the models that validate each endpoint, and its docs page."""
+
+import secrets
+
+from flask import Blueprint, Flask, current_app
+from pydantic import BaseModel, TypeAdapter
+
+from productinfo import __version__
+
+bp = Blueprint("openapi", __name__)
+
+REF = "#/components/schemas/{model}"
+SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "message", "code", "errors", "request_id"],
+    "properties": {
+        "status": {"type": "integer", "examples": [422]},
+        "message": {"type": "string", "examples": ["Invalid companies[0].name: ..."]},
+        "code": {"type": "string", "examples": ["validation_failed"]},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "What is wrong with each invalid field.",
+        },
+        "request_id": {"type": "string"},
+    },
+}
+
+
+def build(app: Flask) -> dict:
+    """Describe every declared endpoint of `app` as an OpenAPI 3.1 document."""
+    components = {"Error": ERROR_SCHEMA}
+    paths: dict = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        spec = getattr(app.view_functions[rule.endpoint], "spec", None)
+        if spec is None:
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        paths.setdefault(path, {})[spec.method.lower()] = _operation(rule, view, spec, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Product information API", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def _operation(rule, view, spec, components: dict) -> dict:
+    summary, _, description = (view.__doc__ or "").strip().partition("\n")
+    operation = {
+        "operationId": rule.endpoint.split(".")[-1],
+        "summary": summary,
+        "tags": [rule.endpoint.split(".")[0]],
+        "parameters": [
+            *_parameters(spec.path, "path", components),
+            *_parameters(spec.query, "query", components),
+        ],
+        "responses": {
+            "200": {
+                "description": "Success.",
+                "content": {"application/json": {"schema": _envelope(spec, components)}},
+            },
+            "default": {
+                "description": "An error, in the error envelope.",
+                "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+            },
+        },
+    }
+    if description.strip():
+        operation["description"] = " ".join(description.split())
+    if spec.body is not None or spec.files:
+        operation["requestBody"] = _request_body(spec, components)
+    return operation
+
+
+def _schema(annotation, components: dict, mode: str = "serialization") -> dict:
+    """Return the JSON schema of a type, moving named models into `components`."""
+    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode=mode)
+    components.update(schema.pop("$defs", {}))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        components[annotation.__name__] = schema
+        return {"$ref": REF.format(model=annotation.__name__)}
+    return schema
+
+
+def _parameters(model, location: str, components: dict) -> list:
+    if model is None:
+        return []
+    schema = TypeAdapter(model).json_schema(ref_template=REF, mode="validation")
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": location,
+            "required": location == "path" or name in required,
+            "schema": {k: v for k, v in prop.items() if k not in ("description", "title")},
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
+        for name, prop in schema["properties"].items()
+    ]
+
+
+def _envelope(spec, components: dict) -> dict:
+    properties = {
+        "status": {"type": "integer", "examples": [200]},
+        "message": {"type": "string"},
+        "data": _schema(spec.response, components) if spec.response is not None else {},
+    }
+    if spec.paginated:
+        properties["next_cursor"] = {
+            "type": ["string", "null"],
+            "description": "Pass as `cursor` for the next page; null at the end.",
+        }
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _request_body(spec, components: dict) -> dict:
+    body = _schema(spec.body, components, mode="validation") if spec.body else {"type": "object"}
+    form = {"allOf": [body]}
+    if spec.files:
+        form["properties"] = {name: {"type": "string", "format": "binary"} for name in spec.files}
+        form["required"] = list(spec.files)
+    content = {"multipart/form-data": {"schema": form}}
+    if not spec.files:
+        content = {
+            "application/json": {"schema": body},
+            **content,
+            "application/x-www-form-urlencoded": {"schema": body},
+        }
+    return {
+        "required": True,
+        "description": "JSON, multipart or urlencoded. In a form, a list is a JSON string.",
+        "content": content,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """Serve the OpenAPI document."""
+    document = current_app.extensions.get("openapi")
+    if document is None:
+        document = current_app.extensions["openapi"] = build(current_app)
+    return current_app.response_class(current_app.json.dumps(document), mimetype="application/json")
+
+
+@bp.get("/docs")
+def docs():
+    """Serve the interactive API documentation."""
+    nonce = secrets.token_urlsafe(16)
+    html = f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Product information API</title>
+<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="{SWAGGER_UI}/swagger-ui-bundle.js"></script>
+<script nonce="{nonce}">SwaggerUIBundle({{url: "/openapi.json", dom_id: "#ui"}});</script>
+</body></html>"""
+    response = current_app.response_class(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{nonce}' {SWAGGER_UI}/; "
+        f"style-src 'unsafe-inline' {SWAGGER_UI}/; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response

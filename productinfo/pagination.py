@@ -1,0 +1,74 @@
+"""Keyset pagination: a page costs the same however deep it is.
+
+A cursor is the sort key of the last row of a page, encoded so that clients
+treat it as opaque.
+"""
+
+import base64
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from sqlalchemy import Select, tuple_
+
+from productinfo.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(values) -> str:
+    """Encode a row's sort key as an opaque cursor."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor) -> tuple:
+    """Decode a cursor made by `encode_cursor`."""
+    if not isinstance(cursor, str):
+        raise ValueError("must be a cursor string")
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise ValueError("is not a cursor this API issued") from None
+    if not isinstance(values, list) or not values:
+        raise ValueError("is not a cursor this API issued")
+    return tuple(values)
+
+
+Cursor = Annotated[tuple, BeforeValidator(decode_cursor), WithJsonSchema({"type": "string"})]
+
+
+class PageQuery(BaseModel):
+    """The paging parameters every list endpoint accepts."""
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")
+    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page.")
+
+
+def keyset(
+    query: Select, key: tuple, cursor: tuple | None, limit: int, *, descending=False
+) -> Select:
+    """Return `query` ordered by `key`, starting after `cursor`, one row longer than a page."""
+    if cursor is not None:
+        if not _fits(cursor, key):
+            raise ValidationFailed.field("cursor", "is not a cursor of this list")
+        after = tuple_(*key) < tuple_(*cursor) if descending else tuple_(*key) > tuple_(*cursor)
+        query = query.where(after)
+    order = [column.desc() for column in key] if descending else list(key)
+    return query.order_by(*order).limit(limit + 1)
+
+
+def split_page(rows: list, key_names: tuple[str, ...], limit: int) -> tuple[list, str | None]:
+    """Cut the extra row `keyset` asked for and derive the next cursor from the last kept row."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1][name] for name in key_names)
+
+
+def _fits(cursor: tuple, key: tuple) -> bool:
+    """Tell whether a cursor's values have the types of the sort key's columns."""
+    return len(cursor) == len(key) and all(
+        isinstance(value, column.type.python_type) and not isinstance(value, bool)
+        for value, column in zip(cursor, key, strict=True)
+    )

@@ -1,0 +1,117 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from productinfo import config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "k" * 32
+VERCEL = {
+    "VERCEL": "1",
+    "SECRET_KEY": GOOD_KEY,
+    "DATABASE_URL": "postgres://u:p@pooler:6543/postgres",
+    "STORAGE_BACKEND": "supabase",
+}
+
+
+def configure(environ: dict, instance_path) -> dict:
+    settings = config.load(environ, str(instance_path))
+    config.finalize(settings, str(instance_path))
+    return settings
+
+
+def test_development_defaults_need_no_configuration(tmp_path):
+    settings = configure({}, tmp_path)
+    assert settings["APP_ENV"] == "development"
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path}/productinfo.sqlite3"
+    assert settings["STORAGE_BACKEND"] == "local"
+    assert settings["STORAGE_DIR"] == f"{tmp_path}/photos"
+    assert settings["CORS_ORIGINS"] == []
+
+
+def test_development_secret_key_is_generated_once_and_kept(tmp_path):
+    first = configure({}, tmp_path)["SECRET_KEY"]
+    assert len(first) >= 32
+    assert configure({}, tmp_path)["SECRET_KEY"] == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgres://u:p@db.example.com:5432/postgres",
+            "postgresql+psycopg://u:p@db.example.com:5432/postgres",
+        ),
+        (
+            "postgres://u.ref:p@aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require&supa=base-pooler.x",
+            "postgresql+psycopg://u.ref:p@aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require",
+        ),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////var/data/app.db", "sqlite:////var/data/app.db"),
+    ],
+)
+def test_database_url_is_normalized(url, expected):
+    assert config.normalize_database_url(url) == expected
+
+
+def test_postgres_url_from_vercel_integration_is_accepted(tmp_path):
+    settings = configure(
+        {"POSTGRES_URL": "postgres://u:p@h:6543/db", "SECRET_KEY": GOOD_KEY}, tmp_path
+    )
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://u:p@h:6543/db"
+
+
+def test_database_url_wins_over_postgres_url(tmp_path):
+    environ = {"DATABASE_URL": "postgres://a@h/one", "POSTGRES_URL": "postgres://b@h/two"}
+    assert configure(environ, tmp_path)["DATABASE_URL"].endswith("a@h/one")
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        (
+            {"VERCEL": "1", "SECRET_KEY": GOOD_KEY, "STORAGE_BACKEND": "supabase"},
+            "No database is configured",
+        ),
+        (
+            {"VERCEL": "1", "SECRET_KEY": GOOD_KEY, "DATABASE_URL": "postgres://h/d"},
+            "No photo storage",
+        ),
+        (
+            {"VERCEL": "1", "DATABASE_URL": "postgres://h/d", "STORAGE_BACKEND": "supabase"},
+            "SECRET_KEY is not set",
+        ),
+        ({"APP_ENV": "production", "SECRET_KEY": GOOD_KEY}, "needs DATABASE_URL"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is too short"),
+        ({"APP_ENV": "staging"}, "APP_ENV must be"),
+    ],
+)
+def test_unsafe_configurations_refuse_to_start(tmp_path, environ, complaint):
+    with pytest.raises(config.ConfigError, match=complaint):
+        configure(environ, tmp_path)
+    assert not (tmp_path / "productinfo.sqlite3").exists()
+
+
+def test_vercel_with_everything_configured(tmp_path):
+    settings = configure(VERCEL, tmp_path)
+    assert settings["APP_ENV"] == "production"
+    assert settings["ON_VERCEL"] is True
+
+
+def test_entry_point_refuses_to_start_on_bare_vercel(tmp_path):
+    env = {"PATH": os.environ["PATH"], "VERCEL": "1", "INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import api.index"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "Refusing to start" in result.stderr
+    assert "DATABASE_URL" in result.stderr
+    assert list(tmp_path.iterdir()) == []

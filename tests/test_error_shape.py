@@ -1,0 +1,123 @@
+"""The error contract: every failure, ours or Flask's, answers in the same envelope."""
+
+import logging
+
+import pytest
+
+from tests.helpers import assert_error, assert_ok
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/no.such.endpoint", 404, "not_found"),
+        ("DELETE", "/categories.get", 405, "method_not_allowed"),
+        ("PUT", "/companies.add", 405, "method_not_allowed"),
+        ("GET", "/companies.add", 405, "method_not_allowed"),
+        ("POST", "/categories.get", 405, "method_not_allowed"),
+    ],
+)
+def test_routing_errors(client, method, path, status, code):
+    assert_error(client.open(path, method=method), status, code)
+
+
+def test_method_not_allowed_names_the_allowed_methods(client):
+    response = client.delete("/companies.add")
+    assert_error(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"data": '{"companies": [', "content_type": "application/json"}, 400, "malformed_json"),
+        ({"data": b"\xff\xfe", "content_type": "application/json"}, 400, "malformed_json"),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 422, "validation_failed"),
+        ({"data": "<xml/>", "content_type": "application/xml"}, 415, "unsupported_media_type"),
+        ({"data": "companies", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+    ],
+)
+def test_unreadable_bodies(client, kwargs, status, code):
+    assert_error(client.post("/companies.add", **kwargs), status, code)
+
+
+def test_body_over_the_limit_is_413(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    big = [{"id": i, "name": "x" * 50} for i in range(100)]
+    assert_error(client.post("/companies.add", json={"companies": big}), 413, "payload_too_large")
+    form = {"companies": "[" + "1," * 1000 + "1]"}
+    assert_error(client.post("/companies.add", data=form), 413, "payload_too_large")
+
+
+def test_unexpected_error_is_a_generic_500_and_is_logged(app, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    with caplog.at_level(logging.ERROR, logger="productinfo"):
+        response = app.test_client().get("/boom")
+    body = assert_error(response, 500, "internal_error")
+    assert "secret detail" not in response.get_data(as_text=True)
+    record = next(r for r in caplog.records if r.exc_info)
+    assert record.request_id == body["request_id"]
+    assert "secret detail" in caplog.text
+
+
+def test_request_id_is_generated_or_taken_from_the_caller(client):
+    generated = client.get("/health")
+    assert len(generated.headers["X-Request-ID"]) >= 16
+    given = client.get("/nope", headers={"X-Request-ID": "app-1234"})
+    assert assert_error(given, 404)["request_id"] == "app-1234"
+    unsafe = client.get("/health", headers={"X-Request-ID": "<script>" + "x" * 100})
+    assert "<" not in unsafe.headers["X-Request-ID"]
+
+
+def test_request_id_is_in_the_access_log(client, caplog):
+    with caplog.at_level(logging.INFO, logger="productinfo"):
+        response = client.get("/categories.get?cursor=x")
+    line = next(r for r in caplog.records if "/categories.get" in r.getMessage())
+    assert line.request_id == response.headers["X-Request-ID"]
+    assert "cursor" not in line.getMessage()  # query strings may hold one-time tokens
+
+
+@pytest.mark.parametrize("path", ["/", "/categories.get", "/nope"])
+def test_security_headers_on_json(client, path):
+    headers = client.get(path).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_no_cors_by_default(client):
+    response = client.get("/categories.get", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_only_for_configured_origins(make_app):
+    client = make_app(CORS_ORIGINS=["https://admin.example.com"]).test_client()
+    allowed = client.get("/categories.get", headers={"Origin": "https://admin.example.com"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.example.com"
+    other = client.get("/categories.get", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = client.options(
+        "/companies.add",
+        headers={
+            "Origin": "https://admin.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_head_of_a_read_answers_without_body(client):
+    response = client.head("/categories.get")
+    assert response.status_code == 200
+    assert response.get_data() == b""
+
+
+def test_success_envelope(client):
+    data = assert_ok(client.get("/"))
+    assert data["name"] == "productinfo"

@@ -1,0 +1,69 @@
+import pytest
+from openapi_spec_validator import validate
+
+from productinfo.catalog.schemas import MAX_COMPANIES_PER_REQUEST
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_document_is_valid_openapi(document):
+    validate(document)
+
+
+def test_every_declared_endpoint_is_documented(app, document):
+    declared = {
+        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+        for rule in app.url_map.iter_rules()
+        if hasattr(app.view_functions[rule.endpoint], "spec")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert declared == documented
+    assert ("/companies.add", "post") in documented
+    assert ("/categories.getById/{category_id}", "get") in documented
+
+
+def test_request_schema_comes_from_the_validating_model(document):
+    body = document["paths"]["/companies.add"]["post"]["requestBody"]
+    assert set(body["content"]) == {
+        "application/json",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+    }
+    schema = document["components"]["schemas"]["NewCompanies"]
+    assert schema["properties"]["companies"]["maxItems"] == MAX_COMPANIES_PER_REQUEST
+    item = document["components"]["schemas"]["NewCompany"]
+    assert item["properties"]["name"]["maxLength"] == 200
+    assert set(item["required"]) == {"id", "name"}
+
+
+def test_list_endpoints_document_paging(document):
+    operation = document["paths"]["/companies.get"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 200
+    assert params["cursor"]["schema"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "default": None,
+    }
+    envelope = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "next_cursor" in envelope["properties"]
+
+
+def test_errors_are_documented(document):
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"status", "message", "code", "errors", "request_id"}
+
+
+def test_docs_page(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    csp = response.headers["Content-Security-Policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in response.get_data(as_text=True)
+    assert "/openapi.json" in response.get_data(as_text=True)
