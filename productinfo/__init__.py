@@ -16,21 +16,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     _load_config(app, environ, test_config)
     _init_logging(app)
 
-    from productinfo import db, demo, errors, http, openapi
+    from productinfo import auth, db, demo, errors, http, mail, openapi, ratelimit
 
     db.init_app(app)
     if app.config.get("EMBEDDED_DATABASE"):
         _prepare_embedded_database(app)
-    demo.init_app(app)
+    mail.init_app(app)
+    ratelimit.init_app(app)
     http.init_app(app)
+    _init_proxies(app)
     _init_cors(app)
 
     from productinfo.catalog.routes import bp as catalog_bp
     from productinfo.health import bp as health_bp
 
+    auth.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(openapi.bp)
+    demo.init_app(app)
     errors.register_error_handlers(app)
     return app
 
@@ -75,6 +79,15 @@ def _init_logging(app: Flask) -> None:
             logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
         logger.addHandler(handler)
+
+
+def _init_proxies(app: Flask) -> None:
+    """Trust the client address and scheme set by this many proxies in front (Vercel: one)."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_cors(app: Flask) -> None:

@@ -27,6 +27,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
     if app_env not in ("development", "production"):
         raise ConfigError("APP_ENV must be 'development' or 'production'.")
 
+    production = app_env == "production"
     database_url = env.get("DATABASE_URL") or env.get("POSTGRES_URL")
     return {
         "APP_ENV": app_env,
@@ -35,10 +36,42 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "DATABASE_URL": normalize_database_url(database_url) if database_url else None,
         "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
         "STORAGE_DIR": env.get("STORAGE_DIR", os.path.join(instance_path, "photos")),
-        "CORS_ORIGINS": [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()],
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_REQUEST_BYTES", 4_500_000)),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
+        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 4_500_000),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if on_vercel else 0),
+        # Accounts
+        "BCRYPT_ROUNDS": _int(env, "BCRYPT_ROUNDS", 12),
+        "ACCESS_TOKEN_MINUTES": _int(env, "ACCESS_TOKEN_MINUTES", 15),
+        "REFRESH_TOKEN_DAYS": _int(env, "REFRESH_TOKEN_DAYS", 30),
+        "SIGNUP_MODE": env.get("SIGNUP_MODE", "approval" if production else "open"),
+        "SIGNUP_ALLOWED_DOMAINS": [
+            d.lower().lstrip("@") for d in _list(env.get("SIGNUP_ALLOWED_DOMAINS"))
+        ],
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATE_LIMIT": env.get("RATE_LIMIT", "300 per minute"),
+        "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "30 per minute"),
+        # Mail
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "console"),
+        "MAIL_FROM": env.get("MAIL_FROM", "Product info <no-reply@localhost>"),
+        "SMTP_HOST": env.get("SMTP_HOST"),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 587),
+        "SMTP_USER": env.get("SMTP_USER"),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
+        "SMTP_SECURITY": env.get("SMTP_SECURITY", "starttls"),
     }
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    try:
+        return int(env.get(name, default))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number.") from None
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 def finalize(config: dict, instance_path: str) -> None:
@@ -57,6 +90,7 @@ def finalize(config: dict, instance_path: str) -> None:
         )
     if production and not config["DATABASE_URL"]:
         problems.append("APP_ENV=production needs DATABASE_URL.")
+    problems += _account_problems(config, production)
 
     secret = config["SECRET_KEY"]
     if secret is None and production:
@@ -77,6 +111,31 @@ def finalize(config: dict, instance_path: str) -> None:
         config["EMBEDDED_DATABASE"] = True
     if secret is None:
         config["SECRET_KEY"] = _development_secret_key(instance_path)
+
+
+def _account_problems(config: dict, production: bool) -> list[str]:
+    """Check the sign-up, mail and token settings."""
+    problems = []
+    if config["SIGNUP_MODE"] not in ("open", "domain", "approval"):
+        problems.append("SIGNUP_MODE must be open, domain or approval.")
+    if config["SIGNUP_MODE"] == "domain" and not config["SIGNUP_ALLOWED_DOMAINS"]:
+        problems.append("SIGNUP_MODE=domain needs SIGNUP_ALLOWED_DOMAINS, e.g. example.com.")
+    if config["MAIL_BACKEND"] not in ("console", "smtp"):
+        problems.append("MAIL_BACKEND must be console or smtp.")
+    if config["MAIL_BACKEND"] == "smtp" and not config["SMTP_HOST"]:
+        problems.append("MAIL_BACKEND=smtp needs SMTP_HOST.")
+    if config["SMTP_SECURITY"] not in ("starttls", "ssl", "none"):
+        problems.append("SMTP_SECURITY must be starttls, ssl or none.")
+    if production and config["MAIL_BACKEND"] == "console":
+        problems.append(
+            "MAIL_BACKEND=console would print one-time links into the logs instead of "
+            "mailing them. Set MAIL_BACKEND=smtp and the SMTP_* variables."
+        )
+    if production and config["PUBLIC_BASE_URL"].startswith("http://localhost"):
+        problems.append("Set PUBLIC_BASE_URL to the public address; emailed links start with it.")
+    if not 4 <= config["BCRYPT_ROUNDS"] <= 31:
+        problems.append("BCRYPT_ROUNDS must be between 4 and 31.")
+    return problems
 
 
 def normalize_database_url(url: str) -> str:

@@ -20,7 +20,7 @@ mapped to the same envelope here.
 import logging
 
 from flask import Flask, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -52,6 +52,10 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(message, **kwargs)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="productinfo"'
 
 
 class Forbidden(ApiError):
@@ -124,6 +128,10 @@ def register_error_handlers(app: Flask) -> None:
             status, (error.name.lower().replace(" ", "_").replace("'", ""), error.name + ".")
         )
         response = error_response(status, code, message)
+        if status == 429:
+            from productinfo.ratelimit import retry_after
+
+            response.headers["Retry-After"] = str(retry_after())
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return response
@@ -137,6 +145,14 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, error)
         return error_response(
             503, "database_unavailable", "The database is unavailable. Retry shortly."
+        )
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(error: IntegrityError):
+        # Checks come before writes, so this is a concurrent request that won the race.
+        log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+        return error_response(
+            409, "conflict", "This conflicts with a change saved at the same moment. Retry."
         )
 
     @app.errorhandler(Exception)

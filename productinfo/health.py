@@ -21,13 +21,13 @@ class Health(BaseModel):
     database: str
 
 
-@bp.read("/", response=About)
+@bp.read("/", access="public", response=About)
 def index():
     """Name the service and its version."""
     return ok(About(name="productinfo", version=__version__, docs="/docs"))
 
 
-@bp.read("/health", response=Health)
+@bp.read("/health", access="public", response=Health)
 def health():
     """Check that the database answers; 503 `database_unavailable` if it does not."""
     connection().execute(text("SELECT 1"))

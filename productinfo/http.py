@@ -1,9 +1,13 @@
 """HTTP plumbing shared by every feature: declared endpoints, request bodies, ids and headers.
 
-An endpoint is declared with the pydantic models that validate its input:
+An endpoint is declared with who may call it and the pydantic models that
+validate its input:
 
     @bp.read("/companies.get", query=CompanyQuery, response=list[Company])
     def get_companies(query: CompanyQuery): ...
+
+The access level ("public", "self", "staff" by default, "admin") is checked by
+the hook the accounts feature registers as `app.extensions["authorize"]`.
 
 The same declaration feeds the OpenAPI document, so the two cannot drift.
 """
@@ -18,7 +22,7 @@ import typing
 import uuid
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Flask, g, has_request_context, request
+from flask import Blueprint, Flask, current_app, g, has_request_context, request
 from pydantic import BaseModel, ValidationError
 
 from productinfo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
@@ -34,6 +38,7 @@ class EndpointSpec:
     """What an endpoint accepts and answers, for validation and for the OpenAPI document."""
 
     method: str
+    access: str = "staff"
     query: type[BaseModel] | None = None
     path: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
@@ -46,20 +51,28 @@ class EndpointSpec:
 class ApiBlueprint(Blueprint):
     """A blueprint whose routes validate their input with pydantic models."""
 
-    def read(self, rule: str, *, query=None, path=None, response=None, paginated=False):
+    def read(
+        self, rule: str, *, access="staff", query=None, path=None, response=None, paginated=False
+    ):
         """Declare a GET endpoint; `query` and `path` models are validated and passed in."""
-        spec = EndpointSpec("GET", query=query, path=path, response=response, paginated=paginated)
+        spec = EndpointSpec(
+            "GET", access, query=query, path=path, response=response, paginated=paginated
+        )
         return self._endpoint(rule, spec)
 
-    def write(self, rule: str, *, body=None, path=None, files=(), response=None):
+    def write(self, rule: str, *, access="staff", body=None, path=None, files=(), response=None):
         """Declare a POST endpoint; its `body` model is validated and passed in."""
-        spec = EndpointSpec("POST", body=body, path=path, files=tuple(files), response=response)
+        spec = EndpointSpec(
+            "POST", access, body=body, path=path, files=tuple(files), response=response
+        )
         return self._endpoint(rule, spec)
 
     def _endpoint(self, rule: str, spec: EndpointSpec):
         def decorator(view):
             @functools.wraps(view)
             def endpoint(**path_values):
+                # Who may call comes first: a stranger learns nothing from validation errors.
+                current_app.extensions["authorize"](spec.access)
                 kwargs = {}
                 if spec.path is not None:
                     kwargs.update(validate(spec.path, path_values).model_dump())

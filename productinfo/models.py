@@ -1,6 +1,18 @@
 """Every table of the app on one `metadata`, for migrations and the schema drift test."""
 
+from productinfo.auth.models import activity, email_tokens, refresh_tokens, sessions, users
 from productinfo.catalog.models import categories, companies
 from productinfo.db import metadata
+from productinfo.security.throttle import throttle_events
 
-__all__ = ["metadata", "categories", "companies"]
+__all__ = [
+    "metadata",
+    "activity",
+    "categories",
+    "companies",
+    "email_tokens",
+    "refresh_tokens",
+    "sessions",
+    "throttle_events",
+    "users",
+]

@@ -44,7 +44,18 @@ def build(app: Flask) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Product information API", "version": __version__},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The `access_token` from /users.login, /users.signup "
+                    "or /users.refresh.",
+                }
+            },
+        },
     }
 
 
@@ -71,6 +82,10 @@ def _operation(rule, view, spec, components: dict) -> dict:
     }
     if description.strip():
         operation["description"] = " ".join(description.split())
+    if spec.access != "public":
+        operation["security"] = [{"bearerAuth": []}]
+    if spec.access == "admin":
+        operation["summary"] += " (admin only)"
     if spec.body is not None or spec.files:
         operation["requestBody"] = _request_body(spec, components)
     return operation

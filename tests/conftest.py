@@ -2,15 +2,18 @@
 
 import os
 import shutil
+import socket
 import uuid
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from productinfo import create_app, db
 from productinfo.models import metadata
+from tests.helpers import PUBLIC_BASE_URL, Auth, Mailbox
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -73,10 +76,31 @@ def database_url(request, tmp_path, sqlite_template):
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def smtp_server():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
 @pytest.fixture
-def make_app(database_url, tmp_path):
+def mailbox(smtp_server):
+    """The messages the app sent during this test."""
+    box, _ = smtp_server
+    box.messages.clear()
+    return box
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path, smtp_server, mailbox):
     """Build apps on the test database, with config overrides."""
     apps = []
+    _, smtp_port = smtp_server
 
     def make(**overrides):
         config = {
@@ -84,6 +108,13 @@ def make_app(database_url, tmp_path):
             "DATABASE_URL": database_url,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "BCRYPT_ROUNDS": 4,
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": smtp_port,
+            "SMTP_SECURITY": "none",
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "RATELIMIT_ENABLED": False,
             **overrides,
         }
         app = create_app(config)
@@ -103,6 +134,23 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def auth(app):
+    return Auth(app)
+
+
+@pytest.fixture
+def staff(auth):
+    """A client signed in as an approved staff member."""
+    return auth.client("staff")
+
+
+@pytest.fixture
+def admin(auth):
+    """A client signed in as an admin."""
+    return auth.client("admin")
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Assertions on the response envelope, shared by every test module."""
+"""Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox."""
+
+from productinfo.auth import service as accounts
+
+PUBLIC_BASE_URL = "https://productinfo.test"
+PASSWORD = "tulip-rocket-harbor-57"
 
 
 def assert_ok(response, status: int = 200):
@@ -26,3 +31,61 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+class Auth:
+    """Sign people up and in, and hand out clients that call the API as them."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def signup(self, email=None, password=PASSWORD, name=None, client=None):
+        self.count += 1
+        email = email or f"user{self.count}@example.com"
+        body = {"email": email, "password": password, **({"name": name} if name else {})}
+        response = (client or self.app.test_client()).post("/users.signup", json=body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["data"]
+
+    def login(self, email, password=PASSWORD):
+        response = self.app.test_client().post(
+            "/users.login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["data"]
+
+    def client(self, role="staff", **signup):
+        """Return a test client signed in as a new user of this role; `.user` describes them."""
+        user = self.signup(**signup)
+        if role == "admin":
+            with self.app.extensions["db"].engine.begin() as conn:
+                accounts.create_admin(conn, email=user["email"], password=PASSWORD)
+        client = self.app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {user['access_token']}"
+        client.user = user
+        return client
+
+
+class Mailbox:
+    """A real SMTP server on localhost that keeps what it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+
+        message = email.message_from_bytes(envelope.content)
+        self.messages.append(message)
+        return "250 OK"
+
+    def links(self, to: str) -> list[str]:
+        """Return the links of the messages sent to `to`, oldest first."""
+        return [
+            line.strip()
+            for message in self.messages
+            if message["To"] == to
+            for line in message.get_payload(decode=True).decode().splitlines()
+            if line.strip().startswith("https://")
+        ]

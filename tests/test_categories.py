@@ -3,28 +3,28 @@ import pytest
 from tests.helpers import assert_error, assert_ok
 
 
-def add_category(client, name):
-    return client.post("/categories.add", json={"name": name})
+def add_category(admin, name):
+    return admin.post("/categories.add", json={"name": name})
 
 
-def test_add_and_get_category(client, fetch):
-    created = assert_ok(add_category(client, "  Dairy  products "))
+def test_add_and_get_category(admin, fetch):
+    created = assert_ok(add_category(admin, "  Dairy  products "))
     assert created["name"] == "Dairy products"
     assert created["created_at"].endswith("Z")
 
-    assert assert_ok(client.get(f"/categories.getById/{created['id']}")) == created
+    assert assert_ok(admin.get(f"/categories.getById/{created['id']}")) == created
     rows = fetch("SELECT name, name_key FROM categories")
     assert [dict(row) for row in rows] == [{"name": "Dairy products", "name_key": "dairy products"}]
 
 
-def test_add_category_from_form(client):
-    created = assert_ok(client.post("/categories.add", data={"name": "Food"}))
+def test_add_category_from_form(admin):
+    created = assert_ok(admin.post("/categories.add", data={"name": "Food"}))
     assert created["name"] == "Food"
 
 
-def test_duplicate_category_is_conflict_with_existing(client, fetch):
-    first = assert_ok(add_category(client, "Beverages"))
-    body = assert_error(add_category(client, " BEVERAGES "), 409, "category_exists")
+def test_duplicate_category_is_conflict_with_existing(admin, fetch):
+    first = assert_ok(add_category(admin, "Beverages"))
+    body = assert_error(add_category(admin, " BEVERAGES "), 409, "category_exists")
     assert body["data"] == first
     assert len(fetch("SELECT id FROM categories")) == 1
 
@@ -40,27 +40,27 @@ def test_duplicate_category_is_conflict_with_existing(client, fetch):
         ({"name": ["Food"]}, "name"),
     ],
 )
-def test_add_category_rejects_bad_names(client, fetch, body, field):
-    error = assert_error(client.post("/categories.add", json=body), 422, "validation_failed")
+def test_add_category_rejects_bad_names(admin, fetch, body, field):
+    error = assert_error(admin.post("/categories.add", json=body), 422, "validation_failed")
     assert list(error["errors"]) == [field]
     assert fetch("SELECT id FROM categories") == []
 
 
-def test_categories_listed_in_name_order(client):
+def test_categories_listed_in_name_order(admin):
     for name in ["Vegetables", "beverages", "Food", "Furniture"]:
-        assert_ok(add_category(client, name))
-    response = client.get("/categories.get")
+        assert_ok(add_category(admin, name))
+    response = admin.get("/categories.get")
     names = [c["name"] for c in assert_ok(response)]
     assert names == ["beverages", "Food", "Furniture", "Vegetables"]
     assert response.get_json()["next_cursor"] is None
 
 
-def test_categories_paginate(client):
+def test_categories_paginate(admin):
     for name in ["A", "B", "C"]:
-        assert_ok(add_category(client, name))
-    first = client.get("/categories.get?limit=2").get_json()
+        assert_ok(add_category(admin, name))
+    first = admin.get("/categories.get?limit=2").get_json()
     assert [c["name"] for c in first["data"]] == ["A", "B"]
-    second = client.get(f"/categories.get?limit=2&cursor={first['next_cursor']}").get_json()
+    second = admin.get(f"/categories.get?limit=2&cursor={first['next_cursor']}").get_json()
     assert [c["name"] for c in second["data"]] == ["C"]
     assert second["next_cursor"] is None
 
@@ -77,5 +77,5 @@ def test_categories_paginate(client):
         ("/categories.get?cursor=WyJhIl0", 422, "validation_failed"),  # ["a"]: wrong shape
     ],
 )
-def test_category_read_errors(client, path, status, code):
-    assert_error(client.get(path), status, code)
+def test_category_read_errors(admin, path, status, code):
+    assert_error(admin.get(path), status, code)

@@ -6,10 +6,10 @@ from productinfo.catalog.schemas import MAX_COMPANIES_PER_REQUEST
 from tests.helpers import assert_error, assert_ok
 
 
-def add_companies(client, companies, *, form=False):
+def add_companies(staff, companies, *, form=False):
     if form:
-        return client.post("/companies.add", data={"companies": json.dumps(companies)})
-    return client.post("/companies.add", json={"companies": companies})
+        return staff.post("/companies.add", data={"companies": json.dumps(companies)})
+    return staff.post("/companies.add", json={"companies": companies})
 
 
 def company_names(fetch):
@@ -17,16 +17,16 @@ def company_names(fetch):
 
 
 @pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
-def test_add_companies_maps_local_ids(client, fetch, form):
+def test_add_companies_maps_local_ids(staff, fetch, form):
     data = assert_ok(
-        add_companies(client, [{"id": 3, "name": "Ifri"}, {"id": 7, "name": "Cevital"}], form=form)
+        add_companies(staff, [{"id": 3, "name": "Ifri"}, {"id": 7, "name": "Cevital"}], form=form)
     )
     rows = {row["name"]: row["id"] for row in fetch("SELECT id, name FROM companies")}
     assert data == {"mapping": {"3": rows["Ifri"], "7": rows["Cevital"]}}
 
 
-def test_add_companies_from_urlencoded_form(client, fetch):
-    response = client.post(
+def test_add_companies_from_urlencoded_form(staff, fetch):
+    response = staff.post(
         "/companies.add",
         data="companies=" + json.dumps([{"id": 1, "name": "Candia"}]),
         content_type="application/x-www-form-urlencoded",
@@ -35,24 +35,24 @@ def test_add_companies_from_urlencoded_form(client, fetch):
     assert company_names(fetch) == ["Candia"]
 
 
-def test_existing_name_maps_to_existing_company(client, fetch):
-    first = assert_ok(add_companies(client, [{"id": 1, "name": "Ifri"}]))["mapping"]["1"]
+def test_existing_name_maps_to_existing_company(staff, fetch):
+    first = assert_ok(add_companies(staff, [{"id": 1, "name": "Ifri"}]))["mapping"]["1"]
     again = assert_ok(
-        add_companies(client, [{"id": 9, "name": "  IFRI "}, {"id": 10, "name": "ifri"}])
+        add_companies(staff, [{"id": 9, "name": "  IFRI "}, {"id": 10, "name": "ifri"}])
     )
     assert again["mapping"] == {"9": first, "10": first}
     assert company_names(fetch) == ["Ifri"]
 
 
-def test_same_batch_sent_twice_creates_nothing_new(client, fetch):
+def test_same_batch_sent_twice_creates_nothing_new(staff, fetch):
     batch = [{"id": 1, "name": "Hamoud"}, {"id": 2, "name": "Sommam"}]
-    first = assert_ok(add_companies(client, batch))
-    assert assert_ok(add_companies(client, batch)) == first
+    first = assert_ok(add_companies(staff, batch))
+    assert assert_ok(add_companies(staff, batch)) == first
     assert company_names(fetch) == ["Hamoud", "Sommam"]
 
 
-def test_empty_batch_maps_nothing(client):
-    assert assert_ok(add_companies(client, [])) == {"mapping": {}}
+def test_empty_batch_maps_nothing(staff):
+    assert assert_ok(add_companies(staff, [])) == {"mapping": {}}
 
 
 @pytest.mark.parametrize(
@@ -73,37 +73,37 @@ def test_empty_batch_maps_nothing(client):
         ([{"id": 1, "name": "Ok"}, {"id": 1, "name": "Other"}], "companies[1].id"),
     ],
 )
-def test_invalid_batch_names_the_item_and_stores_nothing(client, fetch, companies, field):
-    body = assert_error(add_companies(client, companies), 422)
+def test_invalid_batch_names_the_item_and_stores_nothing(staff, fetch, companies, field):
+    body = assert_error(add_companies(staff, companies), 422)
     assert field in body["errors"], body
     assert field in body["message"]
     assert company_names(fetch) == []
 
 
-def test_missing_companies_field(client):
-    body = assert_error(client.post("/companies.add", json={}), 422, "validation_failed")
+def test_missing_companies_field(staff):
+    body = assert_error(staff.post("/companies.add", json={}), 422, "validation_failed")
     assert body["errors"] == {"companies": "Field required"}
 
 
-def test_form_field_that_is_not_json(client, fetch):
-    response = client.post("/companies.add", data={"companies": "[{'id': 1"})
+def test_form_field_that_is_not_json(staff, fetch):
+    response = staff.post("/companies.add", data={"companies": "[{'id': 1"})
     body = assert_error(response, 422, "validation_failed")
     assert body["errors"] == {"companies": "must be a JSON string"}
     assert company_names(fetch) == []
 
 
-def test_largest_batch_is_accepted(client, fetch):
+def test_largest_batch_is_accepted(staff, fetch):
     batch = [{"id": i, "name": f"Company {i}"} for i in range(MAX_COMPANIES_PER_REQUEST)]
-    assert len(assert_ok(add_companies(client, batch))["mapping"]) == MAX_COMPANIES_PER_REQUEST
+    assert len(assert_ok(add_companies(staff, batch))["mapping"]) == MAX_COMPANIES_PER_REQUEST
     assert len(fetch("SELECT id FROM companies")) == MAX_COMPANIES_PER_REQUEST
 
 
-def test_search_companies_by_any_part_of_name(client):
+def test_search_companies_by_any_part_of_name(staff):
     names = ["Cevital", "Sommam", "Hamoud Boualem", "NCA Rouiba", "100% Jus"]
-    assert_ok(add_companies(client, [{"id": i, "name": n} for i, n in enumerate(names)]))
+    assert_ok(add_companies(staff, [{"id": i, "name": n} for i, n in enumerate(names)]))
 
     def found(q):
-        return [c["name"] for c in assert_ok(client.get("/companies.get", query_string={"q": q}))]
+        return [c["name"] for c in assert_ok(staff.get("/companies.get", query_string={"q": q}))]
 
     assert found("CEV") == ["Cevital"]
     assert found("ou") == ["Hamoud Boualem", "NCA Rouiba"]
@@ -115,13 +115,13 @@ def test_search_companies_by_any_part_of_name(client):
     assert len(found("")) == 5
 
 
-def test_companies_paginate_without_gaps_or_repeats(client):
+def test_companies_paginate_without_gaps_or_repeats(staff):
     names = [f"Company {i:02}" for i in range(23)]
-    assert_ok(add_companies(client, [{"id": i, "name": n} for i, n in enumerate(names)]))
+    assert_ok(add_companies(staff, [{"id": i, "name": n} for i, n in enumerate(names)]))
     seen, cursor = [], None
     while True:
         query = {"limit": 5, **({"cursor": cursor} if cursor else {})}
-        body = client.get("/companies.get", query_string=query).get_json()
+        body = staff.get("/companies.get", query_string=query).get_json()
         seen += [c["name"] for c in body["data"]]
         cursor = body["next_cursor"]
         if cursor is None:
@@ -129,11 +129,11 @@ def test_companies_paginate_without_gaps_or_repeats(client):
     assert seen == names
 
 
-def test_search_paginates(client):
+def test_search_paginates(staff):
     names = ["Alpha Foods", "Beta Foods", "Gamma", "Delta Foods"]
-    assert_ok(add_companies(client, [{"id": i, "name": n} for i, n in enumerate(names)]))
-    first = client.get("/companies.get?q=foods&limit=2").get_json()
-    second = client.get(f"/companies.get?q=foods&limit=2&cursor={first['next_cursor']}").get_json()
+    assert_ok(add_companies(staff, [{"id": i, "name": n} for i, n in enumerate(names)]))
+    first = staff.get("/companies.get?q=foods&limit=2").get_json()
+    second = staff.get(f"/companies.get?q=foods&limit=2&cursor={first['next_cursor']}").get_json()
     assert [c["name"] for c in first["data"] + second["data"]] == [
         "Alpha Foods",
         "Beta Foods",
@@ -146,5 +146,5 @@ def test_search_paginates(client):
     "query",
     ["limit=0", "limit=201", "limit=-1", "cursor=%%%", "q=" + "x" * 201],
 )
-def test_companies_get_rejects_bad_query(client, query):
-    assert_error(client.get(f"/companies.get?{query}"), 422, "validation_failed")
+def test_companies_get_rejects_bad_query(staff, query):
+    assert_error(staff.get(f"/companies.get?{query}"), 422, "validation_failed")

@@ -14,6 +14,9 @@ VERCEL = {
     "SECRET_KEY": GOOD_KEY,
     "DATABASE_URL": "postgres://u:p@pooler:6543/postgres",
     "STORAGE_BACKEND": "supabase",
+    "MAIL_BACKEND": "smtp",
+    "SMTP_HOST": "smtp.example.com",
+    "PUBLIC_BASE_URL": "https://products.example.com",
 }
 
 
@@ -85,6 +88,14 @@ def test_database_url_wins_over_postgres_url(tmp_path):
             {"VERCEL": "1", "DATABASE_URL": "postgres://h/d", "STORAGE_BACKEND": "supabase"},
             "SECRET_KEY is not set",
         ),
+        ({**VERCEL, "MAIL_BACKEND": "console"}, "MAIL_BACKEND=console would print"),
+        ({**VERCEL, "PUBLIC_BASE_URL": ""}, "Set PUBLIC_BASE_URL"),
+        ({"MAIL_BACKEND": "smtp"}, "needs SMTP_HOST"),
+        ({"MAIL_BACKEND": "pigeon"}, "MAIL_BACKEND must be"),
+        ({"SIGNUP_MODE": "domain"}, "needs SIGNUP_ALLOWED_DOMAINS"),
+        ({"SIGNUP_MODE": "invite"}, "SIGNUP_MODE must be"),
+        ({"BCRYPT_ROUNDS": "3"}, "BCRYPT_ROUNDS must be between"),
+        ({"BCRYPT_ROUNDS": "twelve"}, "BCRYPT_ROUNDS must be a whole number"),
         ({"APP_ENV": "production", "SECRET_KEY": GOOD_KEY}, "needs DATABASE_URL"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is too short"),
         ({"APP_ENV": "staging"}, "APP_ENV must be"),
@@ -100,6 +111,9 @@ def test_vercel_with_everything_configured(tmp_path):
     settings = configure(VERCEL, tmp_path)
     assert settings["APP_ENV"] == "production"
     assert settings["ON_VERCEL"] is True
+    assert settings["TRUSTED_PROXIES"] == 1
+    assert settings["SIGNUP_MODE"] == "approval"
+    assert settings["BCRYPT_ROUNDS"] == 12
 
 
 def test_entry_point_refuses_to_start_on_bare_vercel(tmp_path):

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tests.helpers import assert_error, assert_ok
+from tests.helpers import Auth, assert_error, assert_ok
 
 
 @pytest.mark.parametrize(
@@ -37,12 +37,12 @@ def test_method_not_allowed_names_the_allowed_methods(client):
         ({"data": "companies", "content_type": "text/plain"}, 415, "unsupported_media_type"),
     ],
 )
-def test_unreadable_bodies(client, kwargs, status, code):
-    assert_error(client.post("/companies.add", **kwargs), status, code)
+def test_unreadable_bodies(staff, kwargs, status, code):
+    assert_error(staff.post("/companies.add", **kwargs), status, code)
 
 
 def test_body_over_the_limit_is_413(make_app):
-    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    client = Auth(make_app(MAX_CONTENT_LENGTH=1000)).client()
     big = [{"id": i, "name": "x" * 50} for i in range(100)]
     assert_error(client.post("/companies.add", json={"companies": big}), 413, "payload_too_large")
     form = {"companies": "[" + "1," * 1000 + "1]"}
@@ -72,17 +72,17 @@ def test_request_id_is_generated_or_taken_from_the_caller(client):
     assert "<" not in unsafe.headers["X-Request-ID"]
 
 
-def test_request_id_is_in_the_access_log(client, caplog):
+def test_request_id_is_in_the_access_log(staff, caplog):
     with caplog.at_level(logging.INFO, logger="productinfo"):
-        response = client.get("/categories.get?cursor=x")
+        response = staff.get("/categories.get?cursor=x")
     line = next(r for r in caplog.records if "/categories.get" in r.getMessage())
     assert line.request_id == response.headers["X-Request-ID"]
     assert "cursor" not in line.getMessage()  # query strings may hold one-time tokens
 
 
 @pytest.mark.parametrize("path", ["/", "/categories.get", "/nope"])
-def test_security_headers_on_json(client, path):
-    headers = client.get(path).headers
+def test_security_headers_on_json(staff, path):
+    headers = staff.get(path).headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Cache-Control"] == "no-store"
     assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
@@ -112,8 +112,8 @@ def test_cors_only_for_configured_origins(make_app):
     assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
 
 
-def test_head_of_a_read_answers_without_body(client):
-    response = client.head("/categories.get")
+def test_head_of_a_read_answers_without_body(staff):
+    response = staff.head("/categories.get")
     assert response.status_code == 200
     assert response.get_data() == b""
 

@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 from productinfo import __version__
+from productinfo.db import utcnow
+from productinfo.security import tokens
 from tests.helpers import assert_error, assert_ok
 
 
@@ -19,7 +23,16 @@ def test_database_down_is_503_in_the_envelope(make_app):
     client = app.test_client()
     body = assert_error(client.get("/health"), 503, "database_unavailable")
     assert "unavailable" in body["message"]
-    assert_error(client.get("/categories.get"), 503, "database_unavailable")
+    # A well-signed token: checking its session needs the database, which is down.
+    token = tokens.encode_access(
+        user_id=1,
+        session_id=1,
+        key=app.config["SECRET_KEY"],
+        now=utcnow(),
+        lifetime=timedelta(minutes=5),
+    )
+    response = client.get("/categories.get", headers={"Authorization": f"Bearer {token}"})
+    assert_error(response, 503, "database_unavailable")
 
 
 def test_unreadable_sqlite_file_is_503(make_app, tmp_path):

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine
 from productinfo import create_app, db
 from productinfo.demo import CATEGORIES, COMPANIES
 from productinfo.models import metadata
+from tests.helpers import Auth
 
 
 def test_head_revision_matches_alembic():
@@ -29,9 +30,9 @@ def test_migrated_schema_matches_the_tables(database_url):
 
 
 def test_embedded_database_is_created_migrated_and_seeded(tmp_path):
-    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "BCRYPT_ROUNDS": 4})
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/productinfo.sqlite3"
-    client = app.test_client()
+    client = Auth(app).client()
     categories = [c["name"] for c in client.get("/categories.get").get_json()["data"]]
     companies = [c["name"] for c in client.get("/companies.get").get_json()["data"]]
     assert sorted(categories) == sorted(CATEGORIES)
@@ -41,8 +42,9 @@ def test_embedded_database_is_created_migrated_and_seeded(tmp_path):
     # A second start neither migrates again nor duplicates the demo data.
     with sqlite3.connect(tmp_path / "productinfo.sqlite3") as raw:
         raw.execute("DELETE FROM companies WHERE name = 'Ifri'")
-    app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    companies = [c["name"] for c in app.test_client().get("/companies.get").get_json()["data"]]
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "BCRYPT_ROUNDS": 4})
+    client = Auth(app).client(email="second@example.com")
+    companies = [c["name"] for c in client.get("/companies.get").get_json()["data"]]
     assert "Ifri" not in companies
     assert len(companies) == len(COMPANIES) - 1
     app.extensions["db"].dispose()
@@ -50,12 +52,13 @@ def test_embedded_database_is_created_migrated_and_seeded(tmp_path):
 
 def test_db_upgrade_command_migrates_a_new_database(tmp_path):
     url = f"sqlite:///{tmp_path}/fresh.sqlite3"
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path)})
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path), "BCRYPT_ROUNDS": 4})
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"revision {db.head_revision()}" in result.output
-    assert app.test_client().get("/categories.get").get_json()["data"] == []
+    client = Auth(app).client()
+    assert client.get("/categories.get").get_json()["data"] == []
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    assert len(app.test_client().get("/categories.get").get_json()["data"]) == len(CATEGORIES)
+    assert len(client.get("/categories.get").get_json()["data"]) == len(CATEGORIES)
     app.extensions["db"].dispose()

@@ -67,3 +67,12 @@ def test_docs_page(client):
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert f'nonce="{nonce}"' in response.get_data(as_text=True)
     assert "/openapi.json" in response.get_data(as_text=True)
+
+
+def test_protected_endpoints_declare_bearer_auth(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    paths = document["paths"]
+    assert paths["/companies.get"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in paths["/users.login"]["post"]
+    assert "security" not in paths["/health"]["get"]
+    assert paths["/users.setRole"]["post"]["summary"].endswith("(admin only)")

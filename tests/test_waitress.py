@@ -28,23 +28,24 @@ def call(url, data=None, headers=None):
         return error.code, error.headers, json.load(error)
 
 
-def test_served_over_http(base_url):
+def test_served_over_http(base_url, auth):
+    token = {"Authorization": f"Bearer {auth.signup()['access_token']}"}
     status, headers, body = call(f"{base_url}/health")
     assert (status, body["data"]) == (200, {"database": "ok"})
     assert headers["X-Content-Type-Options"] == "nosniff"
 
     payload = json.dumps({"companies": [{"id": 5, "name": "Ifri"}]}).encode()
-    status, _, body = call(
-        f"{base_url}/companies.add", payload, {"Content-Type": "application/json"}
-    )
+    json_type = {"Content-Type": "application/json"}
+    status, _, body = call(f"{base_url}/companies.add", payload, {**json_type, **token})
     assert status == 200
-    status, _, body = call(f"{base_url}/companies.get?q=ifr")
+    status, _, body = call(f"{base_url}/companies.get?q=ifr", headers=token)
     assert [c["name"] for c in body["data"]] == ["Ifri"]
 
 
-def test_errors_over_http(base_url):
+def test_errors_over_http(base_url, auth):
+    token = {"Authorization": f"Bearer {auth.signup()['access_token']}"}
     status, headers, body = call(
-        f"{base_url}/companies.add", b"{oops", {"Content-Type": "application/json"}
+        f"{base_url}/companies.add", b"{oops", {"Content-Type": "application/json", **token}
     )
     assert (status, body["code"]) == (400, "malformed_json")
     assert body["request_id"] == headers["X-Request-ID"]

@@ -1,10 +1,13 @@
 """HTTP endpoints of the catalogue: categories and companies."""
 
+from productinfo.auth import activity
+from productinfo.auth.guard import current_user
 from productinfo.catalog import service
 from productinfo.catalog.schemas import (
     Category,
     CategoryPath,
     CategoryQuery,
+    CategoryUpdate,
     Company,
     CompanyMapping,
     CompanyQuery,
@@ -31,11 +34,22 @@ def get_category(category_id: int):
     return ok(Category.model_validate(service.get_category(connection(), category_id)))
 
 
-@bp.write("/categories.add", body=NewCategory, response=Category)
+@bp.write("/categories.add", access="admin", body=NewCategory, response=Category)
 def add_category(body: NewCategory):
     """Create a category; 409 `category_exists` if the name is taken, in any case."""
     conn = connection()
     row = service.create_category(conn, name=body.name)
+    activity.record(conn, current_user().id, "category_added", category_id=row["id"])
+    conn.commit()
+    return ok(Category.model_validate(row))
+
+
+@bp.write("/categories.update", access="admin", body=CategoryUpdate, response=Category)
+def update_category(body: CategoryUpdate):
+    """Rename a category; 409 `category_exists` if the new name is taken."""
+    conn = connection()
+    row = service.rename_category(conn, category_id=body.id, name=body.name)
+    activity.record(conn, current_user().id, "category_updated", category_id=row["id"])
     conn.commit()
     return ok(Category.model_validate(row))
 
@@ -58,5 +72,8 @@ def add_companies(body: NewCompanies):
     """
     conn = connection()
     mapping = service.add_companies(conn, body.companies)
+    if mapping:
+        company_ids = sorted(set(mapping.values()))
+        activity.record(conn, current_user().id, "companies_added", company_ids=company_ids)
     conn.commit()
     return ok(CompanyMapping(mapping=mapping))

@@ -44,6 +44,11 @@ class NewCategory(BaseModel):
     name: Name
 
 
+class CategoryUpdate(BaseModel):
+    id: int
+    name: Name
+
+
 class CompanyQuery(PageQuery):
     q: str | None = Field(
         None, max_length=NAME_MAX, description="Part of the name, in any case.", examples=["cev"]

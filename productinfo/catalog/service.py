@@ -1,6 +1,6 @@
 """Rules and queries of the catalogue: categories and companies."""
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, select, update
 
 from productinfo.catalog.models import categories, companies
 from productinfo.db import insert_ignoring_conflicts, utcnow
@@ -58,13 +58,34 @@ def create_category(conn: Connection, *, name: str):
     new_id = conn.execute(insert.returning(categories.c.id)).scalar()
     if new_id is None:
         query = select(*_public(categories)).where(categories.c.name_key == key)
-        existing = conn.execute(query).mappings().one()
-        raise Conflict(
-            f"A category named {existing['name']!r} already exists.",
-            code="category_exists",
-            data=dict(existing),
-        )
+        raise _category_exists(conn.execute(query).mappings().one())
     return get_category(conn, new_id)
+
+
+def rename_category(conn: Connection, *, category_id: int, name: str):
+    """Rename a category; a name another category has (in any case) is a conflict."""
+    get_category(conn, category_id)
+    key = name_key(name)
+    query = select(*_public(categories)).where(
+        categories.c.name_key == key, categories.c.id != category_id
+    )
+    existing = conn.execute(query).mappings().first()
+    if existing is not None:
+        raise _category_exists(existing)
+    conn.execute(
+        update(categories)
+        .where(categories.c.id == category_id)
+        .values(name=clean_name(name), name_key=key, updated_at=utcnow())
+    )
+    return get_category(conn, category_id)
+
+
+def _category_exists(existing) -> Conflict:
+    return Conflict(
+        f"A category named {existing['name']!r} already exists.",
+        code="category_exists",
+        data=dict(existing),
+    )
 
 
 def get_companies(conn: Connection, *, q: str | None = None, cursor=None, limit: int):

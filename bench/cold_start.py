@@ -1,0 +1,62 @@
+"""Cold start: a new interpreter importing the app (and serving one request) against `import flask`.
+
+    python bench/cold_start.py [--runs 15]
+
+The runs alternate between the two commands so that machine noise hits both alike.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE_ONE = (
+    "import api.index as m; c = m.app.test_client(); r = c.get('/health'); "
+    "assert r.status_code == 200, r.data"
+)
+COMMANDS = {
+    "import flask": "import flask",
+    "import api.index": "import api.index",
+    "import api.index + GET /health": SERVE_ONE,
+}
+
+
+def time_once(code: str, env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as instance:
+        env = {**os.environ, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"}
+        for code in COMMANDS.values():  # warm the bytecode caches and create the database
+            time_once(code, env)
+        samples = {name: [] for name in COMMANDS}
+        for _ in range(args.runs):
+            for name, code in COMMANDS.items():
+                samples[name].append(time_once(code, env))
+    base = statistics.median(samples["import flask"])
+    print(f"{'command':34} {'median':>9} {'ratio':>6}   ({args.runs} runs each)")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:34} {median * 1000:7.0f}ms {median / base:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Command line: create the first admin."""
+
+import click
+from flask.cli import with_appcontext
+from pydantic import ValidationError
+
+from productinfo.auth import service
+from productinfo.auth.schemas import normalize_email
+from productinfo.db import get_engine
+from productinfo.errors import ValidationFailed
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option(
+    "--password",
+    envvar="ADMIN_PASSWORD",
+    help="Password of a new account (or set ADMIN_PASSWORD); asked for when needed.",
+)
+@with_appcontext
+def create_admin_command(email: str, password: str | None):
+    """Create an admin account for EMAIL, or make the existing account an admin."""
+    try:
+        email = normalize_email(email)
+    except (ValueError, ValidationError) as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from None
+    with get_engine().connect() as conn:
+        exists = service.find_by_email(conn, email) is not None
+    if not exists and password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with get_engine().begin() as conn:
+        try:
+            user, created = service.create_admin(conn, email=email, password=password)
+        except ValidationFailed as error:
+            raise click.ClickException(error.message) from None
+    action = "Created admin" if created else "Made admin"
+    click.echo(f"{action} {user['email']} (user {user['id']}).")

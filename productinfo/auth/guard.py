@@ -1,0 +1,87 @@
+"""Who is calling: the bearer access token, checked against its live session on every request.
+
+Each endpoint declares who may call it:
+
+    public   anyone
+    self     any signed-in user, even one waiting for approval (their own account)
+    staff    approved staff and admins (the default)
+    admin    admins only
+
+Role, approval and sessions are read from the database on each request, so a
+demoted, disabled or signed-out user loses access on the very next request.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from productinfo.auth.models import sessions, users
+from productinfo.db import connection, utcnow
+from productinfo.errors import Forbidden, Unauthorized
+from productinfo.security import tokens
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    role: str
+    session_id: int
+    approved: bool
+
+
+def authorize(access: str) -> None:
+    """Raise unless the caller may reach an endpoint with this access level."""
+    if access == "public":
+        return
+    user = authenticate()
+    if access == "self":
+        return
+    if not user.approved:
+        raise Forbidden("An admin has not approved this account yet.", code="approval_pending")
+    if access == "admin" and user.role != "admin":
+        raise Forbidden("Only an admin can do this.", code="admin_only")
+
+
+def authenticate() -> CurrentUser:
+    """Return the signed-in caller, or raise Unauthorized with a code the app can act on."""
+    if "current_user" in g:
+        return g.current_user
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise Unauthorized(
+            "Sign in first, then send the header Authorization: Bearer <access token>.",
+            code="not_signed_in",
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise tokens.invalid_token()
+    user_id, session_id = tokens.decode_access(token.strip(), key=current_app.config["SECRET_KEY"])
+    row = (
+        connection()
+        .execute(
+            select(
+                users.c.role,
+                users.c.approved_at,
+                users.c.disabled_at,
+                sessions.c.revoked_at,
+                sessions.c.expires_at,
+            )
+            .select_from(sessions.join(users))
+            .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise tokens.invalid_token()
+    if row.disabled_at is not None:
+        raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
+    if row.revoked_at is not None or row.expires_at <= utcnow():
+        raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
+    g.current_user = CurrentUser(user_id, row.role, session_id, row.approved_at is not None)
+    return g.current_user
+
+
+def current_user() -> CurrentUser:
+    """Return the caller that `authorize` let through."""
+    return g.current_user

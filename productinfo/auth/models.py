@@ -1,0 +1,82 @@
+"""Tables of accounts: users, their sessions and tokens, and their activity history."""
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+
+from productinfo.db import UTCDateTime, metadata
+
+ROLES = ("staff", "admin")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Stored normalised (trimmed, lower case), so uniqueness ignores case.
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200)),
+    Column("password_hash", String(100), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("email_verified_at", UTCDateTime),
+    # Null while an account waits for an admin's approval (SIGNUP_MODE=approval).
+    Column("approved_at", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("role IN ('staff', 'admin')", name="role"),
+    sqlite_autoincrement=True,
+)
+
+# One row per signed-in device; access tokens name their session, so revoking the
+# session revokes every token issued for it.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    sqlite_autoincrement=True,
+)
+
+# Every refresh token ever issued, by hash: a spent one presented again is a replay.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    sqlite_autoincrement=True,
+)
+
+# Emailed one-time tokens: address verification and password reset.
+email_tokens = Table(
+    "email_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    sqlite_autoincrement=True,
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Whose history this event belongs to, and who caused it when that was someone else.
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("actor_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("kind", String(40), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_activity_user_id_id", "user_id", "id"),
+    Index("ix_activity_user_id_kind", "user_id", "kind"),
+    Index("ix_activity_actor_id_id", "actor_id", "id"),
+    sqlite_autoincrement=True,
+)

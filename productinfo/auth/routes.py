@@ -1,0 +1,253 @@
+"""HTTP endpoints of accounts: sign-up and sign-in, sessions, profile, emailed links, admin."""
+
+from productinfo.auth import activity, emails, service
+from productinfo.auth.guard import authenticate, current_user
+from productinfo.auth.schemas import (
+    Activity,
+    ForgotPassword,
+    HistoryQuery,
+    Login,
+    Logout,
+    Me,
+    Refresh,
+    ResetPassword,
+    SetRole,
+    SignedIn,
+    Signup,
+    TokenBody,
+    UpdateProfile,
+    User,
+    UserListQuery,
+    UserRef,
+)
+from productinfo.db import connection
+from productinfo.envelope import ok
+from productinfo.errors import Unauthorized
+from productinfo.http import ApiBlueprint
+from productinfo.ratelimit import auth_limit, client_address, limiter
+
+bp = ApiBlueprint("users", __name__)
+
+
+def signed_in(user, session: service.SessionTokens, message: str = ""):
+    return ok(
+        SignedIn(
+            **service.public_user(user),
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            expires_in=session.expires_in,
+        ),
+        message=message,
+    )
+
+
+@bp.write("/users.signup", access="public", body=Signup, response=SignedIn)
+@limiter.limit(auth_limit)
+def signup(body: Signup):
+    """Create a staff account and sign in; a verification link is emailed.
+
+    409 `email_taken`; 422 `password_too_short`, `password_too_long` or
+    `password_too_weak` with the reason; 403 `signup_domain_not_allowed` when
+    sign-up is limited to the company's domains.
+    """
+    conn = connection()
+    user, session, email = service.signup(
+        conn, email=body.email, password=body.password, name=body.name
+    )
+    conn.commit()
+    emails.deliver(email)
+    return signed_in(user, session)
+
+
+@bp.write("/users.login", access="public", body=Login, response=SignedIn)
+@limiter.limit(auth_limit)
+def login(body: Login):
+    """Sign in with email and password.
+
+    401 `invalid_credentials` alike for an unknown email and a wrong password;
+    429 with `Retry-After` after too many failures for the account or address.
+    """
+    conn = connection()
+    user, session = service.login(
+        conn, email=body.email, password=body.password, address=client_address()
+    )
+    conn.commit()
+    return signed_in(user, session)
+
+
+@bp.write("/users.refresh", access="public", body=Refresh, response=SignedIn)
+@limiter.limit(auth_limit)
+def refresh(body: Refresh):
+    """Spend the refresh token for a new access token and a new refresh token.
+
+    A refresh token works once (the same one sent again within a minute, as a
+    retry, still works). Sent again later, it ends the session: 401 `session_revoked`.
+    """
+    conn = connection()
+    user, session = service.refresh(conn, refresh_token=body.refresh_token)
+    conn.commit()
+    return signed_in(user, session)
+
+
+@bp.write("/users.logout", access="public", body=Logout)
+def logout(body: Logout):
+    """End this session: its refresh token and every access token issued for it stop working.
+
+    Identifies the session by the bearer access token, or by `refresh_token` when
+    the access token is missing or expired.
+    """
+    conn = connection()
+    try:
+        user = authenticate()
+        user_id, session_id = user.id, user.session_id
+    except Unauthorized:
+        if body.refresh_token is None:
+            raise
+        user_id, session_id = service.session_of_refresh_token(conn, body.refresh_token)
+    service.logout(conn, user_id=user_id, session_id=session_id)
+    conn.commit()
+    return ok(message="Signed out.")
+
+
+@bp.write("/users.logoutAll", access="self")
+def logout_all():
+    """End every session of the caller, on every device."""
+    conn = connection()
+    service.logout_all(conn, user_id=current_user().id)
+    conn.commit()
+    return ok(message="Signed out everywhere.")
+
+
+@bp.read("/users.me", access="self", response=Me)
+def get_me():
+    """Get the caller's profile and usage statistics."""
+    conn = connection()
+    user_id = current_user().id
+    user = service.get_user(conn, user_id)
+    return ok(Me(**service.public_user(user), stats=activity.stats(conn, user_id)))
+
+
+@bp.read(
+    "/users.history", access="self", query=HistoryQuery, response=list[Activity], paginated=True
+)
+def get_history(query: HistoryQuery):
+    """List the caller's activity, newest first."""
+    rows, next_cursor = activity.history(
+        connection(), current_user().id, kind=query.kind, cursor=query.cursor, limit=query.limit
+    )
+    return ok([Activity.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@bp.write("/users.update", access="self", body=UpdateProfile, response=User)
+def update_profile(body: UpdateProfile):
+    """Change the name, the password or the email address.
+
+    A new password or email needs `current_password` (422 `wrong_password`). A new
+    password ends the caller's other sessions; a new email must be verified again.
+    """
+    conn = connection()
+    caller = current_user()
+    user, email = service.update_profile(
+        conn,
+        user_id=caller.id,
+        session_id=caller.session_id,
+        changes=body,
+        address=client_address(),
+    )
+    conn.commit()
+    emails.deliver(email)
+    return ok(User(**service.public_user(user)))
+
+
+@bp.write("/users.signup.verify", access="public", body=TokenBody, response=User)
+@limiter.limit(auth_limit)
+def verify_email(body: TokenBody):
+    """Mark an email address verified with the token from the emailed link.
+
+    422 `link_invalid` or `link_expired`. The link itself opens a page that sends
+    this request.
+    """
+    conn = connection()
+    user = service.verify_email(conn, token=body.token)
+    conn.commit()
+    return ok(User(**service.public_user(user)), message="Your email address is verified.")
+
+
+@bp.write("/users.signup.resend", access="self")
+def resend_verification():
+    """Email a new verification link to the caller's address.
+
+    409 `already_verified`; 429 after too many emails; 503 `mail_unavailable`.
+    """
+    conn = connection()
+    email = service.resend_verification(conn, user_id=current_user().id, address=client_address())
+    conn.commit()
+    emails.deliver(email, required=True)
+    return ok(message=f"A new link was sent to {email.to}.")
+
+
+@bp.write("/users.forgetpass", access="public", body=ForgotPassword)
+@limiter.limit(auth_limit)
+def forgot_password(body: ForgotPassword):
+    """Email a password reset link, if an account has this address.
+
+    The answer is the same whether or not the account exists.
+    """
+    conn = connection()
+    email = service.request_password_reset(conn, email=body.email, address=client_address())
+    conn.commit()
+    emails.deliver(email)
+    return ok(message="If an account uses this address, a reset link is on its way.")
+
+
+@bp.write("/users.resetpass", access="public", body=ResetPassword)
+@limiter.limit(auth_limit)
+def reset_password(body: ResetPassword):
+    """Set a new password with the emailed token; every session of the account ends."""
+    conn = connection()
+    service.reset_password(conn, token=body.token, password=body.password)
+    conn.commit()
+    return ok(message="Your password is changed. Sign in with it.")
+
+
+# Administration
+
+
+@bp.read("/users.list", access="admin", query=UserListQuery, response=list[User], paginated=True)
+def list_users(query: UserListQuery):
+    """List accounts, oldest first, optionally by role or status."""
+    rows, next_cursor = service.list_users(
+        connection(), role=query.role, status=query.status, cursor=query.cursor, limit=query.limit
+    )
+    return ok([User(**service.public_user(row)) for row in rows], next_cursor=next_cursor)
+
+
+def _admin_change(change, **kwargs):
+    conn = connection()
+    user = change(conn, admin_id=current_user().id, **kwargs)
+    conn.commit()
+    return ok(User(**service.public_user(user)))
+
+
+@bp.write("/users.setRole", access="admin", body=SetRole, response=User)
+def set_role(body: SetRole):
+    """Make a user staff or admin, effective on their next request; 409 `last_admin`."""
+    return _admin_change(service.set_role, user_id=body.user_id, role=body.role)
+
+
+@bp.write("/users.disable", access="admin", body=UserRef, response=User)
+def disable_user(body: UserRef):
+    """Disable an account and end its sessions; 409 `cannot_disable_self`."""
+    return _admin_change(service.set_disabled, user_id=body.user_id, disabled=True)
+
+
+@bp.write("/users.enable", access="admin", body=UserRef, response=User)
+def enable_user(body: UserRef):
+    """Enable a disabled account again."""
+    return _admin_change(service.set_disabled, user_id=body.user_id, disabled=False)
+
+
+@bp.write("/users.approve", access="admin", body=UserRef, response=User)
+def approve_user(body: UserRef):
+    """Approve an account waiting for approval (SIGNUP_MODE=approval)."""
+    return _admin_change(service.approve, user_id=body.user_id)

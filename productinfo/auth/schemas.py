@@ -1,0 +1,133 @@
+"""Request and response models of the account endpoints."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from productinfo.pagination import PageQuery
+
+Role = Literal["staff", "admin"]
+# The password rules (length in bytes, strength) are checked by the service, which can
+# explain them; this only bounds what is read.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def normalize_email(value: str) -> str:
+    """Validate an address and return it trimmed and in lower case."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        address = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return address.normalized.lower()
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalize_email)]
+# Sign-in takes any string: a malformed address is simply an unknown account.
+LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320)]
+
+
+class Signup(BaseModel):
+    email: Email
+    password: Password
+    name: Name | None = None
+
+
+class Login(BaseModel):
+    email: LoginEmail
+    password: Password
+
+
+class Refresh(BaseModel):
+    refresh_token: Token
+
+
+class Logout(BaseModel):
+    refresh_token: Token | None = Field(
+        None, description="Needed only when the access token is missing or expired."
+    )
+
+
+class UpdateProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: Email | None = Field(None, description="Needs `current_password`; is verified again.")
+    password: Password | None = Field(None, description="Needs `current_password`.")
+    current_password: Password | None = None
+
+
+class TokenBody(BaseModel):
+    token: Token
+
+
+class ForgotPassword(BaseModel):
+    email: LoginEmail
+
+
+class ResetPassword(BaseModel):
+    token: Token
+    password: Password
+
+
+class UserRef(BaseModel):
+    user_id: int
+
+
+class SetRole(BaseModel):
+    user_id: int
+    role: Role
+
+
+class HistoryQuery(PageQuery):
+    kind: str | None = Field(None, max_length=40, description="Only events of this kind.")
+
+
+class UserListQuery(PageQuery):
+    role: Role | None = None
+    status: Literal["pending", "active", "disabled"] | None = None
+
+
+class User(BaseModel):
+    """An account as its owner and the admins see it."""
+
+    id: int
+    email: str
+    name: str | None
+    role: Role
+    email_verified: bool
+    approved: bool
+    disabled: bool
+    created_at: dt.datetime
+
+
+class SignedIn(User):
+    """An account with the tokens of a new session."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class Stats(BaseModel):
+    products_added: int
+    photos_uploaded: int
+    last_activity_at: dt.datetime | None
+
+
+class Me(User):
+    stats: Stats
+
+
+class Activity(BaseModel):
+    """One event of a user's history."""
+
+    id: int
+    kind: str
+    actor_id: int | None = Field(description="Who caused it, when it was not the user.")
+    details: dict
+    created_at: dt.datetime

@@ -1,0 +1,75 @@
+"""Counters of sensitive events (failed logins, mails sent) kept in the database.
+
+They live in the database rather than in memory so that a limit holds across
+every serverless instance at once.
+"""
+
+import datetime as dt
+import math
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from productinfo.db import UTCDateTime, metadata
+from productinfo.errors import TooManyRequests
+
+throttle_events = Table(
+    "throttle_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bucket", String(40), nullable=False),
+    Column("key", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_throttle_events_bucket_key_created_at", "bucket", "key", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# Events older than this are of no use to any limit and are purged as new ones arrive.
+KEEP = dt.timedelta(days=1)
+
+
+def record(conn: Connection, bucket: str, key: str, *, now: dt.datetime) -> None:
+    """Count one event for `key`, and forget events too old to matter."""
+    conn.execute(insert(throttle_events).values(bucket=bucket, key=key, created_at=now))
+    conn.execute(delete(throttle_events).where(throttle_events.c.created_at < now - KEEP))
+
+
+def check(
+    conn: Connection,
+    bucket: str,
+    key: str,
+    *,
+    limit: int,
+    window: dt.timedelta,
+    now: dt.datetime,
+    message: str,
+) -> None:
+    """Raise TooManyRequests, with the wait in Retry-After, if `key` reached `limit` in `window`."""
+    t = throttle_events.c
+    count, oldest = conn.execute(
+        select(func.count(), func.min(t.created_at)).where(
+            t.bucket == bucket, t.key == key, t.created_at > now - window
+        )
+    ).one()
+    if count >= limit:
+        retry_after = math.ceil((oldest + window - now).total_seconds())
+        raise TooManyRequests(message, retry_after=retry_after)
+
+
+def clear(conn: Connection, bucket: str, key: str) -> None:
+    """Forget the events of `key`, e.g. failed logins after a successful one."""
+    conn.execute(
+        delete(throttle_events).where(
+            throttle_events.c.bucket == bucket, throttle_events.c.key == key
+        )
+    )

@@ -1,0 +1,75 @@
+"""Access tokens (signed JWTs) and opaque one-time tokens (refresh, verification, reset).
+
+Access tokens are short-lived HS256 JWTs naming the user and the session; a request
+is accepted only while that session is live, so logging out takes effect at once.
+Opaque tokens carry 256 random bits and are stored only as their SHA-256.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+
+from productinfo.errors import Unauthorized
+
+ALGORITHM = "HS256"
+ISSUER = "productinfo"
+AUDIENCE = "productinfo-app"
+ACCESS = "access"
+
+
+def new_opaque_token() -> str:
+    """Return a new random token for a client to hold."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> str:
+    """Return what is stored of an opaque token: its SHA-256, hex-encoded."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def encode_access(
+    *, user_id: int, session_id: int, key: str, now: dt.datetime, lifetime: dt.timedelta
+) -> str:
+    """Sign an access token for a session."""
+    import jwt
+
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(user_id),
+        "sid": session_id,
+        "typ": ACCESS,
+        "jti": secrets.token_urlsafe(8),  # two tokens issued in the same second still differ
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def decode_access(token: str, *, key: str) -> tuple[int, int]:
+    """Check an access token and return (user id, session id); raise Unauthorized otherwise."""
+    import jwt
+
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "sid", "typ"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized(
+            "The access token has expired; refresh it.", code="token_expired"
+        ) from None
+    except jwt.InvalidTokenError:
+        raise invalid_token() from None
+    if claims["typ"] != ACCESS or not isinstance(claims["sid"], int) or not claims["sub"].isdigit():
+        raise invalid_token()
+    return int(claims["sub"]), claims["sid"]
+
+
+def invalid_token() -> Unauthorized:
+    """Build the error for a token that is not one of ours."""
+    return Unauthorized("The access token is not valid.", code="token_invalid")

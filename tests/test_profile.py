@@ -1,0 +1,94 @@
+import pytest
+
+from tests.helpers import PASSWORD, assert_error, assert_ok
+
+NEW_PASSWORD = "violet-canyon-drum-93"
+
+
+def test_me_shows_profile_and_statistics(staff):
+    me = assert_ok(staff.get("/users.me"))
+    assert me["email"] == staff.user["email"]
+    assert me["stats"]["products_added"] == 0
+    assert me["stats"]["photos_uploaded"] == 0
+    assert me["stats"]["last_activity_at"].endswith("Z")
+    assert "password_hash" not in me
+
+
+def test_history_is_newest_first_and_paginated(staff, auth):
+    auth.login(staff.user["email"])
+    assert_ok(staff.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]}))
+    first = staff.get("/users.history?limit=2").get_json()
+    assert [event["kind"] for event in first["data"]] == ["companies_added", "login"]
+    second = staff.get(f"/users.history?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [event["kind"] for event in second["data"]] == ["signup"]
+    assert second["next_cursor"] is None
+    only = assert_ok(staff.get("/users.history?kind=login"))
+    assert [event["kind"] for event in only] == ["login"]
+
+
+def test_history_is_private(staff, auth):
+    other = auth.client()
+    assert_ok(other.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]}))
+    kinds = [event["kind"] for event in assert_ok(staff.get("/users.history"))]
+    assert kinds == ["signup"]
+
+
+def test_update_name(staff, fetch):
+    user = assert_ok(staff.post("/users.update", json={"name": "  Ana B. "}))
+    assert user["name"] == "Ana B."
+    assert fetch("SELECT name FROM users")[0]["name"] == "Ana B."
+
+
+def test_update_password_needs_the_current_one(staff):
+    response = staff.post("/users.update", json={"password": NEW_PASSWORD})
+    assert_error(response, 422, "current_password_required")
+    response = staff.post(
+        "/users.update", json={"password": NEW_PASSWORD, "current_password": "wrong-one-123"}
+    )
+    assert_error(response, 422, "wrong_password")
+
+
+def test_new_password_ends_the_other_sessions(staff, auth, client):
+    other = auth.login(staff.user["email"])
+    body = {"password": NEW_PASSWORD, "current_password": PASSWORD}
+    assert_ok(staff.post("/users.update", json=body))
+    assert_ok(staff.get("/users.me"))  # this session goes on
+    response = client.get("/users.me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert_error(response, 401, "session_revoked")
+    login = {"email": staff.user["email"], "password": PASSWORD}
+    assert_error(client.post("/users.login", json=login), 401, "invalid_credentials")
+    assert_ok(client.post("/users.login", json={**login, "password": NEW_PASSWORD}))
+
+
+def test_new_password_follows_the_rules(staff):
+    body = {"password": "password", "current_password": PASSWORD}
+    assert_error(staff.post("/users.update", json=body), 422, "password_too_weak")
+
+
+def test_new_email_must_be_verified_again(staff, mailbox, client):
+    body = {"email": "New@Example.com", "current_password": PASSWORD}
+    user = assert_ok(staff.post("/users.update", json=body))
+    assert (user["email"], user["email_verified"]) == ("new@example.com", False)
+    [link] = mailbox.links("new@example.com")
+    token = link.split("#token=")[1]
+    verified = assert_ok(client.post("/users.signup.verify", json={"token": token}))
+    assert verified["email_verified"] is True
+
+
+def test_new_email_taken_by_someone_else(staff, auth):
+    other = auth.signup()
+    body = {"email": other["email"], "current_password": PASSWORD}
+    assert_error(staff.post("/users.update", json=body), 409, "email_taken")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "nothing_to_update"),
+        ({"role": "admin"}, "validation_failed"),
+        ({"name": ""}, "validation_failed"),
+        ({"email": "nope", "current_password": PASSWORD}, "validation_failed"),
+    ],
+)
+def test_update_rejects(staff, body, code):
+    assert_error(staff.post("/users.update", json=body), 422, code)
