@@ -41,6 +41,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 4_500_000),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if on_vercel else 0),
+        "BARCODE_CHECKSUM": env.get("BARCODE_CHECKSUM", "strict"),
         # Accounts
         "BCRYPT_ROUNDS": _int(env, "BCRYPT_ROUNDS", 12),
         "ACCESS_TOKEN_MINUTES": _int(env, "ACCESS_TOKEN_MINUTES", 15),
@@ -91,6 +92,8 @@ def finalize(config: dict, instance_path: str) -> None:
     if production and not config["DATABASE_URL"]:
         problems.append("APP_ENV=production needs DATABASE_URL.")
     problems += _account_problems(config, production)
+    if config["BARCODE_CHECKSUM"] not in ("strict", "warn", "off"):
+        problems.append("BARCODE_CHECKSUM must be strict, warn or off.")
 
     secret = config["SECRET_KEY"]
     if secret is None and production:

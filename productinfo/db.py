@@ -137,6 +137,17 @@ def _close_connection(_exc=None) -> None:
         conn.close()
 
 
+def exists_on(dialect: str):
+    """Return an Alembic `include_object` hook that skips indexes made for another database."""
+
+    def include(obj, name, type_, reflected, compare_to):
+        # An index restricted with `.ddl_if(dialect=...)` exists only on that database.
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+
+    return include
+
+
 def head_revision() -> str:
     """Return the newest migration's revision; revisions are numbered like their files."""
     versions = os.listdir(os.path.join(MIGRATIONS_DIR, "versions"))
@@ -186,10 +197,15 @@ def upgrade_command(revision: str):
         )
 
 
-def insert_ignoring_conflicts(conn: Connection, table, *index_elements: str):
-    """Return an INSERT that skips rows clashing with a unique index, on SQLite and Postgres."""
+def insert_ignoring_conflicts(conn: Connection, table, *index_elements: str, where=None):
+    """Return an INSERT that skips rows clashing with a unique index, on SQLite and Postgres.
+
+    `where` names the condition of a partial unique index.
+    """
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    return insert(table).on_conflict_do_nothing(
+        index_elements=list(index_elements), index_where=where
+    )

@@ -21,9 +21,10 @@ import types
 import typing
 import uuid
 from dataclasses import dataclass, field
+from typing import Annotated, Union
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 
 from productinfo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
@@ -91,19 +92,45 @@ class ApiBlueprint(Blueprint):
         return decorator
 
 
-def validate(model: type[BaseModel], data: dict) -> BaseModel:
-    """Validate `data` against `model`, turning pydantic's errors into a 422."""
+def one_of(pick, **choices: type[BaseModel]):
+    """Build a body type that is one of several models; `pick(data)` names the one that applies.
+
+    For example `one_of(pick, one=NewProduct, many=NewProducts)`. Errors name the
+    fields as the chosen model sees them.
+    """
+    members = tuple(Annotated[model, Tag(name)] for name, model in choices.items())
+    return Annotated[Union[members], Discriminator(pick)]  # noqa: UP007
+
+
+def validate(schema, data: dict):
+    """Validate `data` against a model (or `one_of` models), turning errors into a 422."""
     try:
-        return model.model_validate(data)
+        if isinstance(schema, type):
+            return schema.model_validate(data)
+        return _adapter(schema).validate_python(data)
     except ValidationError as error:
-        raise validation_failed(error) from None
+        # A choice among models puts its name first in each location: leave it out.
+        raise validation_failed(error, skip=0 if isinstance(schema, type) else 1) from None
 
 
-def validation_failed(error: ValidationError) -> ValidationFailed:
+@functools.cache
+def _adapter(schema) -> TypeAdapter:
+    return TypeAdapter(schema)
+
+
+def models_of(schema) -> tuple[type[BaseModel], ...]:
+    """Return the models a body schema is made of."""
+    if isinstance(schema, type):
+        return (schema,)
+    union = typing.get_args(schema)[0]
+    return tuple(typing.get_args(member)[0] for member in typing.get_args(union))
+
+
+def validation_failed(error: ValidationError, *, skip: int = 0) -> ValidationFailed:
     """Name each invalid field, e.g. `companies[2].name`, with pydantic's explanation."""
     errors = {}
     for item in error.errors(include_url=False, include_input=False):
-        errors.setdefault(field_path(item["loc"]) or "body", item["msg"])
+        errors.setdefault(field_path(item["loc"][skip:]) or "body", item["msg"])
     names = list(errors)
     if len(names) == 1:
         message = f"Invalid {names[0]}: {errors[names[0]]}."
@@ -123,7 +150,7 @@ def field_path(loc: tuple) -> str:
     return path
 
 
-def read_body(model: type[BaseModel]) -> dict:
+def read_body(schema) -> dict:
     """Read a JSON, multipart or urlencoded body into one dict; batches in form fields are JSON."""
     mimetype = request.mimetype
     if mimetype == "application/json" or mimetype.endswith("+json"):
@@ -138,7 +165,7 @@ def read_body(model: type[BaseModel]) -> dict:
             raise ValidationFailed.field("body", "must be a JSON object")
         return data
     if mimetype in FORM_TYPES:
-        return _read_form(model)
+        return _read_form(schema)
     if not mimetype and not request.get_data(cache=True):
         return {}
     raise UnsupportedMediaType(
@@ -147,15 +174,16 @@ def read_body(model: type[BaseModel]) -> dict:
     )
 
 
-def _read_form(model: type[BaseModel]) -> dict:
+def _read_form(schema) -> dict:
     data = request.form.to_dict()
-    for name, field_info in model.model_fields.items():
-        key = field_info.alias or name
-        if key in data and _is_structured(field_info.annotation):
-            try:
-                data[key] = json.loads(data[key])
-            except ValueError:
-                raise ValidationFailed.field(key, "must be a JSON string") from None
+    for model in models_of(schema):
+        for name, field_info in model.model_fields.items():
+            key = field_info.alias or name
+            if isinstance(data.get(key), str) and _is_structured(field_info.annotation):
+                try:
+                    data[key] = json.loads(data[key])
+                except ValueError:
+                    raise ValidationFailed.field(key, "must be a JSON string") from None
     return data
 
 

@@ -1,7 +1,7 @@
 """Every table of the app on one `metadata`, for migrations and the schema drift test."""
 
 from productinfo.auth.models import activity, email_tokens, refresh_tokens, sessions, users
-from productinfo.catalog.models import categories, companies
+from productinfo.catalog.models import categories, companies, products
 from productinfo.db import metadata
 from productinfo.security.throttle import throttle_events
 
@@ -11,6 +11,7 @@ __all__ = [
     "categories",
     "companies",
     "email_tokens",
+    "products",
     "refresh_tokens",
     "sessions",
     "throttle_events",

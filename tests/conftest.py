@@ -51,7 +51,10 @@ def postgres_url():
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        # Shared by every run, so that it outlives each run's schema.
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    search_path = f"-csearch_path={schema},public"
+    url = make_url(POSTGRES_URL).update_query_dict({"options": search_path})
     url = url.render_as_string(hide_password=False)
     migrated(url)
     yield url

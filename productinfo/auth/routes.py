@@ -130,7 +130,7 @@ def get_me():
 @bp.read(
     "/users.history", access="self", query=HistoryQuery, response=list[Activity], paginated=True
 )
-def get_history(query: HistoryQuery):
+def get_user_history(query: HistoryQuery):
     """List the caller's activity, newest first."""
     rows, next_cursor = activity.history(
         connection(), current_user().id, kind=query.kind, cursor=query.cursor, limit=query.limit

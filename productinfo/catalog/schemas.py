@@ -1,11 +1,12 @@
 """Request and response models of the catalogue endpoints."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from productinfo.catalog.models import NAME_MAX
+from productinfo.catalog.models import BARCODE_MAX, NAME_MAX
+from productinfo.http import one_of
 from productinfo.pagination import MAX_LIMIT, PageQuery
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
@@ -73,3 +74,94 @@ class CompanyMapping(BaseModel):
     mapping: dict[str, int] = Field(
         description="Server id for each local id sent.", examples=[{"3": 41}]
     )
+
+
+# Products
+
+MAX_PRODUCTS_PER_REQUEST = 1000
+Barcode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BARCODE_MAX),
+    Field(
+        description="As printed or scanned; spaces and dashes are ignored.",
+        examples=["5449000000996"],
+    ),
+]
+
+
+class NewProduct(BaseModel):
+    name: Name
+    barcode: Barcode
+    category_id: int
+    company_id: int
+
+
+class NewProducts(BaseModel):
+    products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
+
+
+def _one_or_many(data) -> str:
+    return "many" if isinstance(data, dict) and "products" in data else "one"
+
+
+ProductsToAdd = one_of(_one_or_many, one=NewProduct, many=NewProducts)
+
+
+class ProductPath(BaseModel):
+    product_id: int
+
+
+class BarcodePath(BaseModel):
+    barcode: Barcode
+
+
+class ProductChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: Name | None = None
+    barcode: Barcode | None = None
+    category_id: int | None = None
+    company_id: int | None = None
+
+
+class ProductRef(BaseModel):
+    id: int
+
+
+class HistoryQuery(PageQuery):
+    scope: Literal["mine", "all"] = Field("mine", description="Your uploads, or everyone's.")
+    category_id: int | None = None
+    company_id: int | None = None
+
+
+class SearchQuery(PageQuery):
+    q: Name = Field(description="Part of a product or manufacturer name, in any case.")
+
+
+class ExportQuery(BaseModel):
+    format: Literal["csv", "json"] = "csv"
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class Uploader(BaseModel):
+    id: int
+    name: str | None
+    email: str
+
+
+class Product(BaseModel):
+    """A product with its category, manufacturer and who added it."""
+
+    id: int
+    name: str
+    barcode: str
+    category: Ref
+    company: Ref
+    created_by: Uploader
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -1,0 +1,88 @@
+"""Streaming export of the catalogue: rows are read and sent a batch at a time, never all held."""
+
+import csv
+import io
+
+from flask import current_app, stream_with_context
+from pydantic_core import to_json
+
+from productinfo.catalog import products
+from productinfo.db import get_engine, utcnow
+
+COLUMNS = [
+    "id",
+    "name",
+    "barcode",
+    "category_id",
+    "category",
+    "company_id",
+    "company",
+    "added_by_id",
+    "added_by_name",
+    "added_by_email",
+    "created_at",
+    "updated_at",
+]
+# A cell starting with one of these runs as a formula in a spreadsheet; the quote defuses it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 500
+
+
+def stream(format: str):
+    """Answer with the live catalogue as a CSV or JSON download."""
+    engine = get_engine()
+
+    def catalogue():
+        with engine.connect() as conn:
+            yield from products.all_live(conn)
+
+    body, mimetype = (_csv, "text/csv") if format == "csv" else (_json, "application/json")
+    response = current_app.response_class(stream_with_context(body(catalogue())), mimetype=mimetype)
+    filename = f"products-{utcnow():%Y-%m-%d}.{format}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _flat(product: dict) -> list:
+    return [
+        product["id"],
+        product["name"],
+        product["barcode"],
+        product["category"]["id"],
+        product["category"]["name"],
+        product["company"]["id"],
+        product["company"]["name"],
+        product["created_by"]["id"],
+        product["created_by"]["name"] or "",
+        product["created_by"]["email"],
+        product["created_at"].isoformat().replace("+00:00", "Z"),
+        product["updated_at"].isoformat().replace("+00:00", "Z"),
+    ]
+
+
+def _defused(value):
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _csv(catalogue):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    # The byte order mark tells spreadsheets the file is UTF-8 (names in Arabic, French...).
+    buffer.write("\ufeff")
+    writer.writerow(COLUMNS)
+    for count, product in enumerate(catalogue, start=1):
+        writer.writerow([_defused(value) for value in _flat(product)])
+        if count % ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json(catalogue):
+    yield '{"status":200,"message":"","data":['
+    separator = ""
+    for product in catalogue:
+        yield separator + to_json(product).decode()
+        separator = ","
+    yield "]}"
