@@ -14,6 +14,9 @@ VERCEL = {
     "SECRET_KEY": GOOD_KEY,
     "DATABASE_URL": "postgres://u:p@pooler:6543/postgres",
     "STORAGE_BACKEND": "supabase",
+    "SUPABASE_URL": "https://ref.supabase.co",
+    "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
+    "SUPABASE_BUCKET": "photos",
 }
 
 
