@@ -2,6 +2,8 @@
 
 import hashlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -15,8 +17,9 @@ from productinfo.storage import (
     make_key,
 )
 from productinfo.storage.local import LocalStorage
+from productinfo.storage.supabase import SupabaseStorage
 from tests.helpers import assert_error
-from tests.test_config import configure
+from tests.test_config import ROOT, configure
 
 DIGEST = hashlib.sha256(b"a photo").hexdigest()
 JPEG_KEY = make_key(DIGEST, "image/jpeg")
@@ -247,3 +250,26 @@ def test_storage_failure_is_503_in_the_envelope(make_app, tmp_path):
 
     body = assert_error(app.test_client().post("/store"), 503, "storage_unavailable")
     assert "blocker" not in body["message"]
+
+
+def test_supabase_backend_is_chosen_by_configuration(make_app):
+    app = make_app(**SUPABASE)
+    with app.app_context():
+        storage = get_storage()
+        assert isinstance(storage, SupabaseStorage)
+        assert get_storage() is storage
+    # Photos live in the bucket: the app does not serve a folder.
+    assert_error(app.test_client().get(f"/photos/{JPEG_KEY}"), 404, "not_found")
+
+
+def test_cold_start_does_not_import_the_storage_client(tmp_path):
+    env = {"PATH": os.environ["PATH"], "INSTANCE_PATH": str(tmp_path), **SUPABASE}
+    code = (
+        "import sys, api.index; "
+        "print(sorted(m for m in ('storage3', 'supabase', 'httpx', 'PIL') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
