@@ -20,7 +20,8 @@ from productinfo.storage import PhotoNotFound, StorageUnavailable, make_key
 from productinfo.storage.supabase import SupabaseStorage
 
 BUCKET = "photos"
-SERVICE_KEY = "service-role-key"
+SERVICE_KEY = "eyJ-test.legacy-service-role.key"  # legacy keys are JWTs: three dotted parts
+SECRET_KEY = "sb_secret_0123456789abcdefghij"  # the newer kind: not a JWT
 DIGEST = hashlib.sha256(b"a photo").hexdigest()
 JPEG_KEY = make_key(DIGEST, "image/jpeg")
 WEBP_KEY = make_key(DIGEST, "image/webp", variant="thumb")
@@ -123,9 +124,9 @@ def server(running_server):
     return running_server
 
 
-def backend(url: str, *, public: bool = False) -> SupabaseStorage:
+def backend(url: str, *, public: bool = False, key: str = SERVICE_KEY) -> SupabaseStorage:
     return SupabaseStorage(
-        url=url, service_role_key=SERVICE_KEY, bucket=BUCKET, public=public, signed_url_seconds=600
+        url=url, service_role_key=key, bucket=BUCKET, public=public, signed_url_seconds=600
     )
 
 
@@ -133,11 +134,24 @@ def test_put_uploads_with_type_cache_and_upsert(server):
     backend(server.url).put(JPEG_KEY, b"\xff\xd8\xff jpeg", "image/jpeg")
     (call,) = server.requests
     assert (call.method, call.path) == ("POST", f"/storage/v1/object/{BUCKET}/{JPEG_KEY}")
-    assert call.headers["Authorization"] == f"Bearer {SERVICE_KEY}"
-    assert call.headers["Apikey"] == SERVICE_KEY
+    assert (call.headers["Apikey"], call.headers["Authorization"]) == (
+        SERVICE_KEY,
+        f"Bearer {SERVICE_KEY}",
+    )
     assert call.headers["X-Upsert"] == "true"
     assert call.form == {"cacheControl": str(365 * 24 * 3600)}
     assert server.objects == {f"{BUCKET}/{JPEG_KEY}": (b"\xff\xd8\xff jpeg", "image/jpeg")}
+
+
+def test_secret_key_goes_in_apikey_alone(server):
+    storage = backend(server.url, key=SECRET_KEY)
+    storage.put(JPEG_KEY, b"jpeg", "image/jpeg")
+    storage.urls([JPEG_KEY])
+    storage.delete([JPEG_KEY])
+    for call in server.requests:
+        assert call.headers["Apikey"] == SECRET_KEY
+        assert "Authorization" not in call.headers  # it is not a JWT
+    assert len(server.requests) == 3
 
 
 def test_put_again_replaces_the_object(server):

@@ -26,7 +26,7 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 class SupabaseStorage(Storage):
-    """Keep objects in a Supabase Storage bucket, with the service role's key."""
+    """Keep objects in a Supabase Storage bucket, with a key that bypasses its access policies."""
 
     def __init__(
         self,
@@ -45,7 +45,12 @@ class SupabaseStorage(Storage):
         # Our own HTTP client, to set the timeouts: storage3's `timeout` argument is deprecated.
         # Kept for the life of the process, so a warm instance reuses its connection.
         http = httpx.Client(timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS))
-        headers = {"apiKey": service_role_key, "Authorization": f"Bearer {service_role_key}"}
+        headers = {"apikey": service_role_key}
+        # The legacy service_role key is a JWT, which Storage reads from Authorization. A
+        # secret key (sb_secret_...) is not a JWT and goes in `apikey` alone: the API gateway
+        # hands Storage a token for it.
+        if not service_role_key.startswith("sb_"):
+            headers["Authorization"] = f"Bearer {service_role_key}"
         client = SyncStorageClient(f"{url.rstrip('/')}/storage/v1/", headers, http_client=http)
         self.bucket = client.from_(bucket)
 
