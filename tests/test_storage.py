@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from dotenv import dotenv_values
 
 from productinfo import config
 from productinfo.storage import (
@@ -116,6 +117,12 @@ def test_supabase_settings_are_read(tmp_path):
     assert settings["SUPABASE_URL"] == "https://ref.supabase.co"
     assert settings["SUPABASE_BUCKET_PUBLIC"] is True
     assert settings["SIGNED_URL_SECONDS"] == 600
+
+
+def test_photo_settings_are_documented():
+    documented = dotenv_values(ROOT / ".env.example")
+    photo_settings = set(config._load_photos({})) | {"STORAGE_BACKEND", "STORAGE_DIR"}
+    assert photo_settings <= set(documented)
 
 
 @pytest.mark.parametrize(
