@@ -9,18 +9,19 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Create the app: load config, init db, register blueprints and error handlers."""
+    """Create the app: load config, init db and storage, register blueprints and error handlers."""
     environ = _environment(test_config)
     instance_path = environ.get("INSTANCE_PATH") or (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance_path) if instance_path else None)
     _load_config(app, environ, test_config)
     _init_logging(app)
 
-    from productinfo import auth, db, demo, errors, http, mail, openapi, ratelimit
+    from productinfo import auth, db, demo, errors, http, mail, openapi, ratelimit, storage
 
     db.init_app(app)
     if app.config.get("EMBEDDED_DATABASE"):
         _prepare_embedded_database(app)
+    storage.init_app(app)
     mail.init_app(app)
     ratelimit.init_app(app)
     http.init_app(app)

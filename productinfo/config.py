@@ -61,6 +61,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "SMTP_USER": env.get("SMTP_USER"),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
         "SMTP_SECURITY": env.get("SMTP_SECURITY", "starttls"),
+        **_load_photos(env),
     }
 
 
@@ -92,6 +93,7 @@ def finalize(config: dict, instance_path: str) -> None:
     if production and not config["DATABASE_URL"]:
         problems.append("APP_ENV=production needs DATABASE_URL.")
     problems += _account_problems(config, production)
+    problems += _photo_problems(config)
     if config["BARCODE_CHECKSUM"] not in ("strict", "warn", "off"):
         problems.append("BARCODE_CHECKSUM must be strict, warn or off.")
 
@@ -159,3 +161,65 @@ def _development_secret_key(instance_path: str) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+# --- Photos: where they are stored and how large an upload may be ------------------------------
+
+STORAGE_BACKENDS = ("local", "supabase")
+SUPABASE_REQUIRED = ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_BUCKET")
+
+
+def _load_photos(env: dict) -> dict:
+    """Read the Supabase Storage settings and the limits of an uploaded photo."""
+    return {
+        "SUPABASE_URL": env.get("SUPABASE_URL", "").rstrip("/") or None,
+        "SUPABASE_SERVICE_ROLE_KEY": env.get("SUPABASE_SERVICE_ROLE_KEY"),
+        "SUPABASE_BUCKET": env.get("SUPABASE_BUCKET"),
+        "SUPABASE_BUCKET_PUBLIC": _flag(env, "SUPABASE_BUCKET_PUBLIC", default=False),
+        "SIGNED_URL_SECONDS": _count(env, "SIGNED_URL_SECONDS", default=3600),
+        # Below Vercel's 4.5 MB request limit, which must also hold the form's other fields.
+        "MAX_PHOTO_BYTES": _count(env, "MAX_PHOTO_BYTES", default=4_000_000),
+        # Admits 48 MP phone photos. Decoding is what costs memory: 3 bytes a pixel.
+        "MAX_PHOTO_PIXELS": _count(env, "MAX_PHOTO_PIXELS", default=50_000_000),
+    }
+
+
+def _photo_problems(config: dict) -> list[str]:
+    """Name what keeps the configured photo storage from working."""
+    backend = config["STORAGE_BACKEND"]
+    if backend not in STORAGE_BACKENDS:
+        return [f"STORAGE_BACKEND must be 'local' or 'supabase', not {backend!r}."]
+    if backend != "supabase":
+        return []
+    missing = [name for name in SUPABASE_REQUIRED if not config[name]]
+    if missing:
+        return [f"STORAGE_BACKEND=supabase needs {', '.join(missing)} (see .env.example)."]
+    if not config["SUPABASE_URL"].startswith(("https://", "http://")):
+        return ["SUPABASE_URL must be the project URL, e.g. https://<project-ref>.supabase.co."]
+    return []
+
+
+def _flag(env: dict, name: str, *, default: bool) -> bool:
+    """Read a yes/no variable."""
+    value = env.get(name, "").lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {env[name]!r}.")
+
+
+def _count(env: dict, name: str, *, default: int) -> int:
+    """Read a positive whole number."""
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a positive whole number, not {value!r}.")
+    return number

@@ -17,6 +17,9 @@ VERCEL = {
     "MAIL_BACKEND": "smtp",
     "SMTP_HOST": "smtp.example.com",
     "PUBLIC_BASE_URL": "https://products.example.com",
+    "SUPABASE_URL": "https://ref.supabase.co",
+    "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
+    "SUPABASE_BUCKET": "photos",
 }
 
 

@@ -1,0 +1,114 @@
+"""The Supabase Storage backend: objects in a bucket, through storage3's sync client.
+
+storage3 is the Storage part of the `supabase` package. Building its client
+directly, rather than through `supabase.create_client`, keeps the auth, realtime
+and postgrest clients out of the serverless cold start. What the Storage server
+expects, measured against it: a `content-type` on every upload (it would store
+text/plain), `upsert` as the string "true", the data as `bytes`, and no `.` or
+`..` path segments (keys never have any).
+
+A public bucket gets public URLs, made without a request. A private bucket gets
+signed URLs that expire after `signed_url_seconds`; `urls` signs a whole list
+in one request.
+"""
+
+import logging
+
+from productinfo.storage import PhotoNotFound, Storage, StorageUnavailable, check_key
+
+log = logging.getLogger(__name__)
+
+# Keys never change meaning (same key, same bytes), so the CDN and clients may keep objects.
+CACHE_SECONDS = 365 * 24 * 3600
+# Fail a request well within a serverless function's time limit; connecting should be quick.
+TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+class SupabaseStorage(Storage):
+    """Keep objects in a Supabase Storage bucket, with a key that bypasses its access policies."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        service_role_key: str,
+        bucket: str,
+        public: bool,
+        signed_url_seconds: int,
+    ):
+        import httpx
+        from storage3 import SyncStorageClient
+
+        self.public = public
+        self.signed_url_seconds = signed_url_seconds
+        # Our own HTTP client, to set the timeouts: storage3's `timeout` argument is deprecated.
+        # Kept for the life of the process, so a warm instance reuses its connection.
+        http = httpx.Client(timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS))
+        headers = {"apikey": service_role_key}
+        # The legacy service_role key is a JWT, which Storage reads from Authorization. A
+        # secret key (sb_secret_...) is not a JWT and goes in `apikey` alone: the API gateway
+        # hands Storage a token for it.
+        if not service_role_key.startswith("sb_"):
+            headers["Authorization"] = f"Bearer {service_role_key}"
+        client = SyncStorageClient(f"{url.rstrip('/')}/storage/v1/", headers, http_client=http)
+        self.bucket = client.from_(bucket)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Upload an object, replacing one stored under the same key (a retried upload)."""
+        options = {
+            "content-type": content_type,
+            "cache-control": str(CACHE_SECONDS),
+            "upsert": "true",
+        }
+        self._call("upload", self.bucket.upload, check_key(key), bytes(data), options)
+
+    def delete(self, keys: list[str]) -> None:
+        """Delete objects in one request; a 404 means they are gone already, which is the goal."""
+        keys = [check_key(key) for key in keys]
+        if keys:
+            self._call("delete", self.bucket.remove, keys, missing_ok=True)
+
+    def url(self, key: str) -> str:
+        """Return the public URL, or a signed one; PhotoNotFound if there is nothing to sign."""
+        check_key(key)
+        if self.public:
+            return self.bucket.get_public_url(key)
+        signed = self._call(
+            "sign", self.bucket.create_signed_url, key, self.signed_url_seconds, missing_ok=True
+        )
+        if signed is None:
+            raise PhotoNotFound()
+        return signed["signedURL"]
+
+    def urls(self, keys: list[str]) -> dict[str, str]:
+        """Return the URLs of many objects; a private bucket signs them all in one request."""
+        keys = list(dict.fromkeys(check_key(key) for key in keys))
+        if self.public or not keys:
+            return {key: self.bucket.get_public_url(key) for key in keys}
+        items = self._call("sign", self.bucket.create_signed_urls, keys, self.signed_url_seconds)
+        # An object that is gone comes back with an error and no URL: leave it out of the
+        # answer rather than fail a whole list over one lost photo.
+        return {item["path"]: item["signedURL"] for item in items if item["signedURL"]}
+
+    def _call(self, action: str, method, *args, missing_ok: bool = False):
+        """Call the Storage API; any failure becomes StorageUnavailable, a 404 None if allowed."""
+        import httpx
+        from storage3.exceptions import StorageApiError
+        from storage3.utils import StorageException
+
+        try:
+            return method(*args)
+        except StorageApiError as error:
+            # `status` is the server's `statusCode`, a string such as '404'.
+            if missing_ok and str(error.status) == "404":
+                return None
+            log.error(
+                "storage %s failed: %s %s %s", action, error.status, error.code, error.message
+            )
+            raise StorageUnavailable() from error
+        # Network failures come through as raw httpx errors. A ValueError is an answer
+        # that is not the JSON storage3 expects (our own keys are checked before the call).
+        except (StorageException, httpx.HTTPError, ValueError) as error:
+            log.error("storage %s failed: %r", action, error)
+            raise StorageUnavailable() from error

@@ -1,0 +1,220 @@
+"""The photo pipeline, fed real images made here with Pillow and pillow-heif."""
+
+import hashlib
+import io
+import struct
+import time
+import zlib
+
+import pillow_heif
+import pytest
+from PIL import Image, ImageCms
+
+from productinfo.errors import ApiError
+from productinfo.photos.images import process
+
+LIMITS = {"max_bytes": 4_000_000, "max_pixels": 50_000_000}
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+GPS_IFD, ORIENTATION = 0x8825, 0x0112
+
+
+def halves(size=(400, 200), mode="RGB") -> Image.Image:
+    """An image red on its left half and blue on its right, to see where it turned."""
+    image = Image.new("RGB", size, RED)
+    image.paste(BLUE, (size[0] // 2, 0, size[0], size[1]))
+    return image.convert(mode)
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "HEIF":
+        # pillow-heif's own writer, as an iPhone would: Pillow is left as the pipeline finds it.
+        pillow_heif.from_pillow(image).save(buffer, **options)
+    else:
+        image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def phone_exif() -> Image.Exif:
+    """EXIF as a phone writes it: turn 90° clockwise to show, and where it was taken."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (36.0, 45.0, 12.5), 3: "E", 4: (3.0, 3.0, 30.0)})
+    return exif
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A valid PNG signature and header claiming `width`x`height`, with a few bytes of data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def opened(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def transparent_corner(mode: str) -> Image.Image:
+    image = halves(mode="RGBA")
+    image.paste((0, 0, 0, 0), (0, 0, 50, 50))
+    if mode == "P":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+        image.info["transparency"] = image.getpixel((0, 0))
+    return image
+
+
+# (source format, source image, save options, stored content type, stored format)
+ACCEPTED = {
+    "jpeg": ("JPEG", halves(), {}, "image/jpeg", "JPEG"),
+    "grey jpeg": ("JPEG", halves(mode="L"), {}, "image/jpeg", "JPEG"),
+    "cmyk jpeg": ("JPEG", halves(mode="CMYK"), {}, "image/jpeg", "JPEG"),
+    "png": ("PNG", halves(), {}, "image/png", "PNG"),
+    "webp": ("WEBP", halves(), {"quality": 90}, "image/webp", "WEBP"),
+    "heic": ("HEIF", halves(), {"quality": 90}, "image/jpeg", "JPEG"),
+}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "image", "options", "content_type", "stored_as"), ACCEPTED.values(), ids=ACCEPTED
+)
+def test_accepted_formats_are_stored_with_a_webp_thumbnail(
+    fmt, image, options, content_type, stored_as
+):
+    data = encode(image, fmt, **options)
+    photo = process(data, **LIMITS)
+
+    original = opened(photo.original.data)
+    assert (original.format, photo.original.content_type) == (stored_as, content_type)
+    assert original.mode in ("RGB", "L")  # what every client can show
+    assert (photo.original.width, photo.original.height) == original.size == (400, 200)
+    assert photo.original.size == len(photo.original.data)
+    for point in ((50, 100), (350, 100)):  # the same colours in the same places
+        expected, stored = (
+            image.convert("RGB").getpixel(point),
+            original.convert("RGB").getpixel(point),
+        )
+        assert all(abs(a - b) <= 12 for a, b in zip(expected, stored, strict=True))
+
+    thumbnail = opened(photo.thumbnail.data)
+    assert (thumbnail.format, photo.thumbnail.content_type) == ("WEBP", "image/webp")
+    assert (photo.thumbnail.width, photo.thumbnail.height) == thumbnail.size == (320, 160)
+    assert photo.thumbnail.size == len(photo.thumbnail.data) < photo.original.size
+    assert photo.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF"])
+def test_orientation_is_applied_and_metadata_removed(fmt):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret place</x:xmpmeta>'
+    data = encode(halves(), fmt, exif=phone_exif().tobytes(), icc_profile=icc, xmp=xmp)
+    assert b"PhoneMaker" in data
+
+    photo = process(data, **LIMITS)
+
+    for stored in (photo.original, photo.thumbnail):
+        image = opened(stored.data)
+        assert b"PhoneMaker" not in stored.data and b"secret place" not in stored.data
+        assert dict(image.getexif()) == {}
+        assert not {"exif", "xmp", "XML:com.adobe.xmp", "icc_profile"} & set(image.info)
+        # Turned to stand upright: the left (red) half is now on top.
+        assert image.height > image.width
+        assert image.convert("RGB").getpixel((image.width // 2, 5))[0] > 150
+        assert image.convert("RGB").getpixel((image.width // 2, image.height - 5))[2] > 150
+
+
+def swapped_profile() -> bytes:
+    """An RGB colour profile whose red and blue primaries are swapped: its red is sRGB's blue."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack_from(">I", icc, 128)
+    tags = {bytes(icc[132 + 12 * i : 136 + 12 * i]): 136 + 12 * i for i in range(count)}
+    red, blue = tags[b"rXYZ"], tags[b"bXYZ"]  # each entry: signature, offset, size
+    icc[red : red + 8], icc[blue : blue + 8] = icc[blue : blue + 8], icc[red : red + 8]
+    return bytes(icc)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_colour_profile_is_applied_then_dropped(fmt):
+    data = encode(Image.new("RGB", (100, 100), RED), fmt, icc_profile=swapped_profile())
+    photo = process(data, **LIMITS)
+    for stored in (photo.original, photo.thumbnail):
+        image = opened(stored.data)
+        assert "icc_profile" not in image.info
+        red, green, blue = image.convert("RGB").getpixel((50, 50))
+        assert blue > 150 and red < 50  # shown as the profile meant it, on any screen
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P"])
+def test_png_transparency_is_kept(mode):
+    photo = process(encode(transparent_corner(mode), "PNG"), **LIMITS)
+    for stored in (photo.original, photo.thumbnail):
+        image = opened(stored.data).convert("RGBA")
+        assert image.getpixel((5, 5))[3] == 0
+        assert image.getpixel((image.width // 4, image.height // 2))[3] == 255
+
+
+def test_small_photo_is_not_enlarged():
+    photo = process(encode(halves((120, 90)), "JPEG"), **LIMITS)
+    assert (photo.thumbnail.width, photo.thumbnail.height) == (120, 90)
+
+
+def test_thumbnail_size_is_a_parameter():
+    photo = process(encode(halves((300, 600)), "PNG"), **LIMITS, thumbnail_px=64)
+    assert (photo.thumbnail.width, photo.thumbnail.height) == (32, 64)
+
+
+HTML = b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>"
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script></svg>"
+)
+JPEG = encode(halves((640, 480)), "JPEG")
+# (bytes, limits, status, code): names and declared types are never looked at.
+REFUSED = {
+    "html": (HTML, LIMITS, 415, "unsupported_image_type"),
+    "svg": (SVG, LIMITS, 415, "unsupported_image_type"),
+    "pdf": (encode(halves(), "PDF"), LIMITS, 415, "unsupported_image_type"),
+    "gif": (encode(halves(), "GIF"), LIMITS, 415, "unsupported_image_type"),
+    "avif brand": (
+        b"\0\0\0\x1cftypavif\0\0\0\0mif1avif" + JPEG,
+        LIMITS,
+        415,
+        "unsupported_image_type",
+    ),
+    "empty": (b"", LIMITS, 415, "unsupported_image_type"),
+    "truncated jpeg": (JPEG[: len(JPEG) // 2], LIMITS, 422, "corrupt_image"),
+    "jpeg start, html rest": (JPEG[:3] + HTML, LIMITS, 422, "corrupt_image"),
+    "truncated heic": (encode(halves(), "HEIF")[:300], LIMITS, 422, "corrupt_image"),
+    "png bad checksum": (encode(halves(), "PNG")[:-20] + b"\0" * 20, LIMITS, 422, "corrupt_image"),
+    "too large": (JPEG, {**LIMITS, "max_bytes": len(JPEG) - 1}, 413, "photo_too_large"),
+    "too many pixels": (JPEG, {**LIMITS, "max_pixels": 640 * 480 - 1}, 422, "too_many_pixels"),
+    # Headers with (almost) no pixel data: decoding would find it corrupt, so the
+    # pixel count must have been refused before. Pillow's own limits are at 89 and 179 MP.
+    "56 MP header": (png_header(8000, 7000), LIMITS, 422, "too_many_pixels"),
+    "90 MP header": (png_header(10000, 9000), LIMITS, 422, "too_many_pixels"),
+    "10 GP header": (png_header(100_000, 100_000), LIMITS, 422, "too_many_pixels"),
+}
+
+
+@pytest.mark.parametrize(("data", "limits", "status", "code"), REFUSED.values(), ids=REFUSED)
+def test_refused_uploads(data, limits, status, code):
+    started = time.perf_counter()
+    with pytest.raises(ApiError) as refused:
+        process(data, **limits)
+    assert (refused.value.status, refused.value.code) == (status, code)
+    assert time.perf_counter() - started < 1  # decided from the header, nothing decoded
+    if status == 415:
+        assert "JPEG, PNG, WebP or HEIC" in refused.value.message

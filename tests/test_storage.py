@@ -1,0 +1,282 @@
+"""Photo storage: keys, configuration, the local backend and the route that serves it."""
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+from dotenv import dotenv_values
+
+from productinfo import config
+from productinfo.storage import (
+    StorageUnavailable,
+    check_key,
+    content_type_of,
+    get_storage,
+    is_valid_key,
+    make_key,
+)
+from productinfo.storage.local import LocalStorage
+from productinfo.storage.supabase import SupabaseStorage
+from tests.helpers import assert_error
+from tests.test_config import ROOT, configure
+
+DIGEST = hashlib.sha256(b"a photo").hexdigest()
+JPEG_KEY = make_key(DIGEST, "image/jpeg")
+WEBP_KEY = make_key(DIGEST, "image/webp", variant="thumb")
+PNG_KEY = make_key(DIGEST, "image/png")
+SUPABASE = {
+    "STORAGE_BACKEND": "supabase",
+    "SUPABASE_URL": "https://ref.supabase.co",
+    "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
+    "SUPABASE_BUCKET": "photos",
+}
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """Storage needs no database: run these tests once, on a SQLite file never opened."""
+    return f"sqlite:///{tmp_path}/unused.sqlite3"
+
+
+@pytest.fixture
+def local(tmp_path):
+    return LocalStorage(tmp_path / "photos")
+
+
+def files_under(folder) -> list[str]:
+    return sorted(
+        os.path.relpath(os.path.join(parent, name), folder)
+        for parent, _, names in os.walk(folder)
+        for name in names
+    )
+
+
+# Keys
+
+
+def test_keys_are_made_from_the_content_hash():
+    assert JPEG_KEY == f"{DIGEST[:2]}/{DIGEST[2:]}.jpg"
+    assert WEBP_KEY == f"{DIGEST[:2]}/{DIGEST[2:]}-thumb.webp"
+    assert [content_type_of(key) for key in (JPEG_KEY, WEBP_KEY, PNG_KEY)] == [
+        "image/jpeg",
+        "image/webp",
+        "image/png",
+    ]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../secret_key",
+        "/etc/passwd",
+        "/" + JPEG_KEY,
+        f"../{DIGEST[2:]}.jpg",
+        JPEG_KEY.replace("/", "/./"),
+        JPEG_KEY.replace("/", "/../"),
+        JPEG_KEY.replace("/", "\\"),
+        JPEG_KEY.upper(),
+        JPEG_KEY + "\n",
+        JPEG_KEY + "\x00.jpg",
+        JPEG_KEY.replace(".jpg", ".html"),
+        JPEG_KEY.replace(".jpg", "-Thumb.jpg"),
+        f"{DIGEST[:2]}/{DIGEST[2:40]}.jpg",
+        "",
+    ],
+)
+def test_keys_not_made_by_the_server_are_refused(local, key):
+    assert not is_valid_key(key)
+    with pytest.raises(ValueError):
+        check_key(key)
+    with pytest.raises(ValueError):
+        local.put(key, b"data", "image/jpeg")
+    assert not local.root.exists()
+
+
+# Configuration
+
+
+def test_photo_settings_have_working_defaults(tmp_path):
+    settings = configure({}, tmp_path)
+    assert settings["STORAGE_BACKEND"] == "local"
+    assert settings["MAX_PHOTO_BYTES"] == 4_000_000 < settings["MAX_CONTENT_LENGTH"]
+    assert settings["MAX_PHOTO_PIXELS"] == 50_000_000 > 8064 * 6048  # a 48 MP photo
+    assert settings["SUPABASE_BUCKET_PUBLIC"] is False
+    assert settings["SIGNED_URL_SECONDS"] == 3600
+
+
+def test_supabase_settings_are_read(tmp_path):
+    environ = {
+        **SUPABASE,
+        "SUPABASE_URL": "https://ref.supabase.co/",
+        "SUPABASE_BUCKET_PUBLIC": "true",
+        "SIGNED_URL_SECONDS": "600",
+    }
+    settings = configure(environ, tmp_path)
+    assert settings["SUPABASE_URL"] == "https://ref.supabase.co"
+    assert settings["SUPABASE_BUCKET_PUBLIC"] is True
+    assert settings["SIGNED_URL_SECONDS"] == 600
+
+
+def test_photo_settings_are_documented():
+    documented = dotenv_values(ROOT / ".env.example")
+    photo_settings = set(config._load_photos({})) | {"STORAGE_BACKEND", "STORAGE_DIR"}
+    assert photo_settings <= set(documented)
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"STORAGE_BACKEND": "s3"}, "STORAGE_BACKEND must be 'local' or 'supabase', not 's3'"),
+        (
+            {"STORAGE_BACKEND": "supabase"},
+            "needs SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_BUCKET",
+        ),
+        ({**SUPABASE, "SUPABASE_BUCKET": ""}, r"needs SUPABASE_BUCKET \("),
+        ({**SUPABASE, "SUPABASE_URL": "db.ref.supabase.co"}, "SUPABASE_URL must be the project"),
+        ({**SUPABASE, "SUPABASE_BUCKET_PUBLIC": "maybe"}, "SUPABASE_BUCKET_PUBLIC must be true"),
+        ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a positive whole number"),
+        ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a positive whole number"),
+        ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a positive whole number"),
+    ],
+)
+def test_unusable_storage_settings_refuse_to_start(tmp_path, environ, complaint):
+    with pytest.raises(config.ConfigError, match=complaint):
+        configure(environ, tmp_path)
+
+
+# The local backend, on the real filesystem
+
+
+def test_local_put_stores_the_bytes_under_the_key(local):
+    local.put(JPEG_KEY, b"jpeg bytes", "image/jpeg")
+    local.put(JPEG_KEY, b"jpeg bytes", "image/jpeg")  # a retried upload
+    local.put(WEBP_KEY, bytearray(b"webp bytes"), "image/webp")
+    assert (local.root / JPEG_KEY).read_bytes() == b"jpeg bytes"
+    assert (local.root / WEBP_KEY).read_bytes() == b"webp bytes"
+    assert files_under(local.root) == sorted([JPEG_KEY, WEBP_KEY])  # no temporary file left
+
+
+def test_local_put_refuses_a_type_its_key_does_not_serve(local):
+    with pytest.raises(ValueError, match="image/jpeg"):
+        local.put(JPEG_KEY, b"<html>", "text/html")
+    assert files_under(local.root) == []
+
+
+def test_local_delete_is_idempotent(local):
+    local.put(JPEG_KEY, b"jpeg bytes", "image/jpeg")
+    local.put(WEBP_KEY, b"webp bytes", "image/webp")
+    local.delete([JPEG_KEY, PNG_KEY])
+    assert files_under(local.root) == [WEBP_KEY]
+    local.delete([JPEG_KEY, WEBP_KEY])
+    local.delete([])
+    assert files_under(local.root) == []
+
+
+def test_local_urls_point_at_the_photo_route(local):
+    assert local.url(JPEG_KEY) == f"/photos/{JPEG_KEY}"
+    assert local.urls([JPEG_KEY, WEBP_KEY]) == {
+        JPEG_KEY: f"/photos/{JPEG_KEY}",
+        WEBP_KEY: f"/photos/{WEBP_KEY}",
+    }
+
+
+def test_local_folder_that_cannot_be_written_is_unavailable(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StorageUnavailable):
+        LocalStorage(blocker).put(JPEG_KEY, b"jpeg bytes", "image/jpeg")
+    with pytest.raises(StorageUnavailable):
+        LocalStorage(blocker).delete([JPEG_KEY])
+
+
+# The app: backend choice, the /photos route, the 503
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "mimetype"),
+    [
+        (JPEG_KEY, b"\xff\xd8\xff jpeg", "image/jpeg"),
+        (WEBP_KEY, b"RIFF webp", "image/webp"),
+        (PNG_KEY, b"\x89PNG png", "image/png"),
+    ],
+)
+def test_photo_route_serves_stored_objects(app, client, key, data, mimetype):
+    with app.app_context():
+        storage = get_storage()
+        storage.put(key, data, mimetype)
+        url = storage.url(key)
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert response.get_data() == data
+        assert response.mimetype == mimetype
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        cache = response.cache_control
+        assert (cache.public, cache.max_age, cache.immutable) == (True, 365 * 24 * 3600, True)
+    with client.get(url, headers={"If-None-Match": response.headers["ETag"]}) as again:
+        assert again.status_code == 304
+
+
+def test_photo_route_answers_404_for_a_missing_photo(client):
+    assert_error(client.get(f"/photos/{JPEG_KEY}"), 404, "photo_not_found")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/photos/../secret_key",
+        "/photos/%2e%2e/secret_key",
+        "/photos/%2E%2E%2Fsecret_key",
+        "/photos/..%2f..%2finstance/secret_key",
+        f"/photos/{DIGEST[:2]}/..%2f..%2fsecret_key",
+        "/photos//etc/passwd",
+        "/photos/%2fetc%2fpasswd",
+    ],
+)
+def test_photo_route_never_leaves_the_folder(app, client, path):
+    # The development key lives in the instance folder, one level above the photos.
+    os.makedirs(app.instance_path, exist_ok=True)
+    secret = os.path.join(app.instance_path, "secret_key")
+    with open(secret, "w") as file:
+        file.write("the-development-secret")
+    response = client.get(path)
+    assert_error(response, 404)
+    assert b"the-development-secret" not in response.get_data()
+    assert b"root:" not in response.get_data()
+
+
+def test_storage_failure_is_503_in_the_envelope(make_app, tmp_path):
+    (tmp_path / "blocker").write_text("a file where the folder should be")
+    app = make_app(STORAGE_DIR=str(tmp_path / "blocker"))
+
+    @app.post("/store")
+    def store():
+        get_storage().put(JPEG_KEY, b"jpeg bytes", "image/jpeg")
+        return "stored"
+
+    body = assert_error(app.test_client().post("/store"), 503, "storage_unavailable")
+    assert "blocker" not in body["message"]
+
+
+def test_supabase_backend_is_chosen_by_configuration(make_app):
+    app = make_app(**SUPABASE)
+    with app.app_context():
+        storage = get_storage()
+        assert isinstance(storage, SupabaseStorage)
+        assert get_storage() is storage
+    # Photos live in the bucket: the app does not serve a folder.
+    assert_error(app.test_client().get(f"/photos/{JPEG_KEY}"), 404, "not_found")
+
+
+def test_cold_start_does_not_import_the_storage_client(tmp_path):
+    env = {"PATH": os.environ["PATH"], "INSTANCE_PATH": str(tmp_path), **SUPABASE}
+    code = (
+        "import sys, api.index; "
+        "print(sorted(m for m in ('storage3', 'supabase', 'httpx', 'PIL') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
