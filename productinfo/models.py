@@ -3,6 +3,7 @@
 from productinfo.auth.models import activity, email_tokens, refresh_tokens, sessions, users
 from productinfo.catalog.models import categories, companies, products
 from productinfo.db import metadata
+from productinfo.photos.models import photos
 from productinfo.security.throttle import throttle_events
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "categories",
     "companies",
     "email_tokens",
+    "photos",
     "products",
     "refresh_tokens",
     "sessions",

@@ -57,6 +57,7 @@ def _flat(product: dict) -> list:
         product["created_by"]["email"],
         product["created_at"].isoformat().replace("+00:00", "Z"),
         product["updated_at"].isoformat().replace("+00:00", "Z"),
+        " ".join(photo["url"] for photo in product["photos"] if photo["url"]),
     ]
 
 

@@ -11,6 +11,7 @@ from productinfo.catalog.service import clean_name, name_key
 from productinfo.db import insert_ignoring_conflicts, utcnow
 from productinfo.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from productinfo.pagination import keyset, split_page
+from productinfo.photos import service as photos
 
 LIVE = products.c.deleted_at.is_(None)
 
@@ -55,12 +56,18 @@ def shape(row: RowMapping) -> dict:
     }
 
 
+def with_photos(conn: Connection, rows) -> list[dict]:
+    """Shape product rows, each with its photos."""
+    found = photos.of_products(conn, [row["id"] for row in rows])
+    return [{**shape(row), "photos": found.get(row["id"], [])} for row in rows]
+
+
 def get(conn: Connection, product_id: int) -> dict:
-    """Return a live product or raise NotFound."""
+    """Return a live product, with its photos, or raise NotFound."""
     row = conn.execute(_query().where(products.c.id == product_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no product {product_id}.", code="product_not_found")
-    return shape(row)
+    return with_photos(conn, [row])[0]
 
 
 def read_barcode(raw: str, *, field: str = "barcode") -> tuple[str, str | None]:
@@ -88,7 +95,7 @@ def get_by_barcode(conn: Connection, raw: str) -> dict:
     )
     if row is None:
         raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
-    return shape(row)
+    return with_photos(conn, [row])[0]
 
 
 def _check_references(conn: Connection, items, prefix: str = "") -> None:
@@ -107,7 +114,8 @@ def _check_references(conn: Connection, items, prefix: str = "") -> None:
 
 
 def _taken(conn: Connection, key: str, *, field: str = "barcode") -> Conflict:
-    existing = shape(conn.execute(_query().where(products.c.barcode_key == key)).mappings().one())
+    row = conn.execute(_query().where(products.c.barcode_key == key)).mappings().one()
+    existing = with_photos(conn, [row])[0]
     who = existing["created_by"]["name"] or existing["created_by"]["email"]
     return Conflict(
         f"A product with this barcode was added already, by {who}.",
@@ -260,11 +268,11 @@ def _page(conn: Connection, query, *, cursor, limit: int):
         .all()
     )
     rows, next_cursor = split_page(rows, ("id",), limit)
-    return [shape(row) for row in rows], next_cursor
+    return with_photos(conn, rows), next_cursor
 
 
 def all_live(conn: Connection, *, batch: int = 1000):
-    """Yield every live product, oldest first, a batch of rows at a time."""
+    """Yield every live product with its photos, oldest first, a batch of rows at a time."""
     after = 0
     while True:
         rows = (
@@ -274,5 +282,5 @@ def all_live(conn: Connection, *, batch: int = 1000):
         )
         if not rows:
             return
-        yield from (shape(row) for row in rows)
+        yield from with_photos(conn, rows)
         after = rows[-1]["id"]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from productinfo.catalog.models import BARCODE_MAX, NAME_MAX
 from productinfo.http import one_of
 from productinfo.pagination import MAX_LIMIT, PageQuery
+from productinfo.photos.schemas import Photo
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 MAX_COMPANIES_PER_REQUEST = 500
@@ -165,3 +166,4 @@ class Product(BaseModel):
     created_by: Uploader
     created_at: dt.datetime
     updated_at: dt.datetime
+    photos: list[Photo]

@@ -1,0 +1,43 @@
+"""HTTP endpoints of photos."""
+
+from flask import request
+
+from productinfo.auth.guard import current_user
+from productinfo.db import connection
+from productinfo.envelope import ok
+from productinfo.errors import ValidationFailed
+from productinfo.http import ApiBlueprint
+from productinfo.photos import service
+from productinfo.photos.schemas import Photo, PhotoRef, PhotoUpload
+
+bp = ApiBlueprint("photos", __name__)
+
+
+@bp.write("/photo.upload", body=PhotoUpload, files=["file"], response=Photo)
+def upload_photo(body: PhotoUpload):
+    """Add a photo to a product: multipart, the image in `file`.
+
+    JPEG, PNG, WebP or HEIC, judged by content (415 otherwise); over the size limit
+    413; too many pixels or a corrupt file 422. The photo is turned upright, stripped
+    of metadata (GPS included) and re-encoded, with a WebP thumbnail. The same bytes
+    sent again for the same product give the same photo. 503 `storage_unavailable`
+    when photo storage is down: nothing is kept, retry.
+    """
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed.field("file", "is required: send the image as multipart form data")
+    data = upload.read()
+    photo, created = service.upload(
+        connection(), product_id=body.product_id, data=data, user_id=current_user().id
+    )
+    return ok(
+        Photo.model_validate(photo), message="" if created else "This photo was stored already."
+    )
+
+
+@bp.write("/photo.delete", body=PhotoRef)
+def delete_photo(body: PhotoRef):
+    """Delete a photo and its stored files (the person who uploaded it, or an admin)."""
+    user = current_user()
+    service.delete_photo(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
+    return ok(message="Deleted.")
