@@ -32,12 +32,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from productinfo.catalog.routes import bp as catalog_bp
     from productinfo.health import bp as health_bp
     from productinfo.photos.routes import bp as photos_bp
+    from productinfo.sync.routes import bp as sync_bp
 
     auth.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(photos_bp)
+    app.register_blueprint(sync_bp)
     app.register_blueprint(openapi.bp)
     demo.init_app(app)
     errors.register_error_handlers(app)

@@ -5,6 +5,7 @@ from productinfo.catalog.models import categories, companies, products
 from productinfo.db import metadata
 from productinfo.photos.models import photos
 from productinfo.security.throttle import throttle_events
+from productinfo.sync.models import sync_mappings
 
 __all__ = [
     "metadata",
@@ -16,6 +17,7 @@ __all__ = [
     "products",
     "refresh_tokens",
     "sessions",
+    "sync_mappings",
     "throttle_events",
     "users",
 ]

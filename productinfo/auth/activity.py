@@ -18,6 +18,17 @@ def record(
     )
 
 
+def record_many(conn: Connection, user_id: int, kind: str, details: list[dict]) -> None:
+    """Add one event per entry of `details` to a user's history, in one statement."""
+    if details:
+        now = utcnow()
+        rows = [
+            {"user_id": user_id, "actor_id": None, "kind": kind, "details": d, "created_at": now}
+            for d in details
+        ]
+        conn.execute(insert(activity), rows)
+
+
 def history(conn: Connection, user_id: int, *, kind: str | None = None, cursor=None, limit: int):
     """Return a page of the events of a user, or caused by them, newest first."""
     query = select(activity).where(

@@ -1,6 +1,11 @@
-"""Tables of the catalogue: categories and companies (manufacturers)."""
+"""Tables of the catalogue: categories, companies (manufacturers) and products.
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+Each has a `change_seq`, set by a database trigger on every insert and update:
+on Postgres the id of the writing transaction, on SQLite (one writer at a time)
+a counter. The offline apps pull changes in that order (see productinfo.sync).
+"""
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from productinfo.db import UTCDateTime, metadata
 
@@ -18,8 +23,14 @@ def _named_table(name: str) -> Table:
         Column("name_key", Text, nullable=False, unique=True),
         Column("created_at", UTCDateTime, nullable=False),
         Column("updated_at", UTCDateTime, nullable=False),
+        _change_seq(),
+        Index(f"ix_{name}_change_seq_id", "change_seq", "id"),
         sqlite_autoincrement=True,
     )
+
+
+def _change_seq() -> Column:
+    return Column("change_seq", BigInteger, nullable=False, server_default="0")
 
 
 categories = _named_table("categories")
@@ -42,6 +53,8 @@ products = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # Deleted products stay as tombstones for the apps that synced them.
     Column("deleted_at", UTCDateTime),
+    _change_seq(),
+    Index("ix_products_change_seq_id", "change_seq", "id"),
     sqlite_autoincrement=True,
 )
 # One live product per barcode; a deleted one frees its barcode.

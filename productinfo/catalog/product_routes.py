@@ -12,12 +12,13 @@ from productinfo.catalog.schemas import (
     ProductChanges,
     ProductPath,
     ProductRef,
-    ProductsToAdd,
     SearchQuery,
 )
 from productinfo.db import connection
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
+from productinfo.sync import service as sync
+from productinfo.sync.schemas import ProductsToAdd, PushAnswer, SyncProducts
 
 bp = ApiBlueprint("products", __name__)
 
@@ -26,17 +27,25 @@ def _warnings(warnings) -> str:
     return " ".join(warning for warning in warnings if warning)
 
 
-@bp.write("/products.add", body=ProductsToAdd, response=Product | list[Product])
+@bp.write("/products.add", body=ProductsToAdd, response=Product | list[Product] | PushAnswer)
 def add_products(body):
     """Add one product, or many under `products`, all or none.
 
     409 `barcode_taken` when a live product has the barcode already, in any printed
     form: `data` is that product, with who added it and when. 422
     `invalid_check_digit` names the expected digit; 422 `unknown_category` or
-    `unknown_company` name the field.
+    `unknown_company` name the field. With `device_id`: the sync push, where each
+    product has a `local_id`, may name its company by `company_local_id`, and gets a
+    result of its own.
     """
     conn = connection()
     user = current_user()
+    if isinstance(body, SyncProducts):
+        answer, warnings = sync.push_products(
+            conn, user_id=user.id, device_id=body.device_id, items=body.products
+        )
+        conn.commit()
+        return ok(PushAnswer.model_validate(answer), message=warnings)
     if isinstance(body, NewProducts):
         created = products.create_many(conn, body.products, user_id=user.id)
     else:

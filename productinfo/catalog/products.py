@@ -70,6 +70,14 @@ def get(conn: Connection, product_id: int) -> dict:
     return with_photos(conn, [row])[0]
 
 
+def get_many(conn: Connection, product_ids: list[int]) -> list[dict]:
+    """Return the live products among these ids, with their photos, in id order."""
+    if not product_ids:
+        return []
+    query = _query().where(products.c.id.in_(product_ids)).order_by(products.c.id)
+    return with_photos(conn, conn.execute(query).mappings().all())
+
+
 def read_barcode(raw: str, *, field: str = "barcode") -> tuple[str, str | None]:
     """Clean a barcode and check its check digit; return (code, warning or None).
 

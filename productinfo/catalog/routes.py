@@ -12,11 +12,12 @@ from productinfo.catalog.schemas import (
     CompanyMapping,
     CompanyQuery,
     NewCategory,
-    NewCompanies,
 )
 from productinfo.db import connection
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
+from productinfo.sync import service as sync
+from productinfo.sync.schemas import CompaniesToAdd, PushAnswer, SyncCompanies
 
 bp = ApiBlueprint("catalog", __name__)
 
@@ -63,14 +64,21 @@ def get_companies(query: CompanyQuery):
     return ok([Company.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@bp.write("/companies.add", body=NewCompanies, response=CompanyMapping)
-def add_companies(body: NewCompanies):
+@bp.write("/companies.add", body=CompaniesToAdd, response=CompanyMapping | PushAnswer)
+def add_companies(body):
     """Store the app's new manufacturers and map each local id to a server id.
 
-    All or nothing: if any item is invalid, the answer names it and nothing is stored.
     A name that exists already, in any case or spacing, maps to the existing company.
+    Without `device_id`: all or nothing; if any item is invalid, the answer names it
+    and nothing is stored. With `device_id`: the sync push, a result per record.
     """
     conn = connection()
+    if isinstance(body, SyncCompanies):
+        answer = sync.push_companies(
+            conn, user_id=current_user().id, device_id=body.device_id, items=body.companies
+        )
+        conn.commit()
+        return ok(PushAnswer.model_validate(answer))
     mapping = service.add_companies(conn, body.companies)
     if mapping:
         company_ids = sorted(set(mapping.values()))

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from productinfo.catalog.models import BARCODE_MAX, NAME_MAX
-from productinfo.http import one_of
 from productinfo.pagination import MAX_LIMIT, PageQuery
 from productinfo.photos.schemas import Photo
 
@@ -99,13 +98,6 @@ class NewProduct(BaseModel):
 
 class NewProducts(BaseModel):
     products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
-
-
-def _one_or_many(data) -> str:
-    return "many" if isinstance(data, dict) and "products" in data else "one"
-
-
-ProductsToAdd = one_of(_one_or_many, one=NewProduct, many=NewProducts)
 
 
 class ProductPath(BaseModel):

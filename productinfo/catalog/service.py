@@ -11,8 +11,8 @@ NAME_ORDER = ("name_key", "id")
 
 
 def _public(table: Table) -> list:
-    """Return the columns a client sees: all but the folded name."""
-    return [column for column in table.c if column.name != "name_key"]
+    """Return the columns a client sees: all but the folded name and the change sequence."""
+    return [column for column in table.c if column.name not in ("name_key", "change_seq")]
 
 
 def clean_name(name: str) -> str:

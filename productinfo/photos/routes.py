@@ -8,25 +8,31 @@ from productinfo.envelope import ok
 from productinfo.errors import ValidationFailed
 from productinfo.http import ApiBlueprint
 from productinfo.photos import service
-from productinfo.photos.schemas import Photo, PhotoRef, PhotoUpload
+from productinfo.photos.schemas import Photo, PhotoRef
+from productinfo.sync import service as sync
+from productinfo.sync.schemas import PhotoPushAnswer, PhotoToUpload, SyncPhotoUpload
 
 bp = ApiBlueprint("photos", __name__)
 
 
-@bp.write("/photo.upload", body=PhotoUpload, files=["file"], response=Photo)
-def upload_photo(body: PhotoUpload):
+@bp.write("/photo.upload", body=PhotoToUpload, files=["file"], response=Photo | PhotoPushAnswer)
+def upload_photo(body):
     """Add a photo to a product: multipart, the image in `file`.
 
     JPEG, PNG, WebP or HEIC, judged by content (415 otherwise); over the size limit
     413; too many pixels or a corrupt file 422. The photo is turned upright, stripped
     of metadata (GPS included) and re-encoded, with a WebP thumbnail. The same bytes
     sent again for the same product give the same photo. 503 `storage_unavailable`
-    when photo storage is down: nothing is kept, retry.
+    when photo storage is down: nothing is kept, retry. With `device_id`: the sync
+    push, naming the photo by `local_id` and its product by `product_local_id`.
     """
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed.field("file", "is required: send the image as multipart form data")
     data = upload.read()
+    if isinstance(body, SyncPhotoUpload):
+        answer = sync.push_photo(connection(), user_id=current_user().id, upload=body, data=data)
+        return ok(PhotoPushAnswer.model_validate(answer))
     photo, created = service.upload(
         connection(), product_id=body.product_id, data=data, user_id=current_user().id
     )

@@ -59,7 +59,8 @@ def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict
     return found
 
 
-def _get(conn: Connection, photo_id: int) -> dict:
+def get(conn: Connection, photo_id: int) -> dict:
+    """Return a photo with its URLs, or raise NotFound."""
     row = conn.execute(select(photos).where(photos.c.id == photo_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no photo {photo_id}.", code="photo_not_found")
@@ -88,7 +89,7 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
     )
     existing = _existing(conn, product_id, photo.sha256)
     if existing is not None:
-        return _get(conn, existing), False
+        return get(conn, existing), False
 
     # Objects are named by product and content: another product's copy of the same
     # picture has objects of its own, and deleting one photo never touches another.
@@ -118,7 +119,7 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
         if photo_id is None:
             # The same upload, stored by a concurrent request under the very same keys.
             stored = []
-            return _get(conn, _existing(conn, product_id, photo.sha256)), False
+            return get(conn, _existing(conn, product_id, photo.sha256)), False
         conn.execute(update(products).where(products.c.id == product_id).values(updated_at=now))
         activity.record(conn, user_id, "photo_uploaded", photo_id=photo_id, product_id=product_id)
         conn.commit()
@@ -126,7 +127,7 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
         conn.rollback()
         _discard(stored)
         raise
-    return _get(conn, photo_id), True
+    return get(conn, photo_id), True
 
 
 def _discard(keys: list[str]) -> None:

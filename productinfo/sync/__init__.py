@@ -1,0 +1,1 @@
+"""Offline sync: idempotent pushes with local-id mapping, and an incremental pull."""
