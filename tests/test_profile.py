@@ -92,3 +92,13 @@ def test_new_email_taken_by_someone_else(staff, auth):
 )
 def test_update_rejects(staff, body, code):
     assert_error(staff.post("/users.update", json=body), 422, code)
+
+
+def test_email_changes_are_capped_like_other_mails(staff, mailbox):
+    for n in range(3):
+        body = {"email": f"new{n}@example.com", "current_password": PASSWORD}
+        assert_ok(staff.post("/users.update", json=body))
+    body = {"email": "spam@example.com", "current_password": PASSWORD}
+    response = staff.post("/users.update", json=body)
+    assert_error(response, 429, "too_many_requests")
+    assert "spam@example.com" not in [m["To"] for m in mailbox.messages]

@@ -1,12 +1,15 @@
 """Brute force and floods: limits counted in the database, and per address by Flask-Limiter."""
 
+import dataclasses
 import os
 
 import pytest
 import redis
 
-from productinfo.auth.service import LOGIN_LIMIT_PER_ACCOUNT
+from productinfo.auth import service
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
+
+LOGIN_LIMIT_PER_ACCOUNT = service.LOGIN_PER_ACCOUNT.count
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -57,7 +60,11 @@ def test_a_successful_login_resets_the_account_count(client, auth):
 
 
 def test_failed_logins_per_address(monkeypatch, client):
-    monkeypatch.setattr("productinfo.auth.service.LOGIN_LIMIT_PER_ADDRESS", 3)
+    from productinfo.auth import service
+
+    monkeypatch.setattr(
+        service, "LOGIN_PER_ADDRESS", dataclasses.replace(service.LOGIN_PER_ADDRESS, count=3)
+    )
     for n in range(3):
         login(client, f"someone{n}@example.com", "wrong-guess-1", "10.1.1.1")
     assert_error(

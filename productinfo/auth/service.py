@@ -24,14 +24,15 @@ VERIFY_LIFETIME = dt.timedelta(days=2)
 RESET_LIFETIME = dt.timedelta(hours=1)
 # An app that lost the answer to a refresh may send the same token again this soon.
 REFRESH_GRACE = dt.timedelta(seconds=60)
-# Failed sign-ins: per account, and per address (an office shares one address).
-LOGIN_WINDOW = dt.timedelta(minutes=15)
-LOGIN_LIMIT_PER_ACCOUNT = 10
-LOGIN_LIMIT_PER_ADDRESS = 50
+# Failed sign-ins (and wrong current passwords): per account, and per address, which
+# a whole office may share.
+_WRONG = "Too many failed sign-ins. Wait before trying again."
+LOGIN_PER_ACCOUNT = throttle.Limit("login:account", 10, dt.timedelta(minutes=15), _WRONG)
+LOGIN_PER_ADDRESS = throttle.Limit("login:address", 50, dt.timedelta(minutes=15), _WRONG)
 # Emails (verification, reset): per account and per address.
-MAIL_WINDOW = dt.timedelta(hours=1)
-MAIL_LIMIT_PER_ACCOUNT = 3
-MAIL_LIMIT_PER_ADDRESS = 20
+_MAILS = "Too many emails were asked for. Wait before asking again."
+MAIL_PER_ACCOUNT = throttle.Limit("mail:account", 3, dt.timedelta(hours=1), _MAILS)
+MAIL_PER_ADDRESS = throttle.Limit("mail:address", 20, dt.timedelta(hours=1), _MAILS)
 
 
 @dataclass(frozen=True)
@@ -116,35 +117,18 @@ def signup(conn: Connection, *, email: str, password: str, name: str | None):
 def login(conn: Connection, *, email: str, password: str, address: str):
     """Check the credentials and start a session; return (user, tokens)."""
     now = utcnow()
-    busy = "Too many failed sign-ins. Wait before trying again."
-    throttle.check(
-        conn,
-        "login:account",
-        email,
-        limit=LOGIN_LIMIT_PER_ACCOUNT,
-        window=LOGIN_WINDOW,
-        now=now,
-        message=busy,
-    )
-    throttle.check(
-        conn,
-        "login:address",
-        address,
-        limit=LOGIN_LIMIT_PER_ADDRESS,
-        window=LOGIN_WINDOW,
-        now=now,
-        message=busy,
-    )
+    throttle.check(conn, LOGIN_PER_ACCOUNT, email, now=now)
+    throttle.check(conn, LOGIN_PER_ADDRESS, address, now=now)
     user = find_by_email(conn, email)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(password, user["password_hash"] if user else None, rounds=rounds):
-        throttle.record(conn, "login:account", email, now=now)
-        throttle.record(conn, "login:address", address, now=now)
+        throttle.record(conn, LOGIN_PER_ACCOUNT, email, now=now)
+        throttle.record(conn, LOGIN_PER_ADDRESS, address, now=now)
         conn.commit()  # the failure must count although the request fails
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if user["disabled_at"] is not None:
         raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-    throttle.clear(conn, "login:account", email)
+    throttle.clear(conn, LOGIN_PER_ACCOUNT, email)
     activity.record(conn, user["id"], "login")
     return user, start_session(conn, user["id"], now=now)
 
@@ -297,6 +281,8 @@ def update_profile(conn: Connection, *, user_id: int, session_id: int, changes, 
     if changes.email is not None and changes.email != user["email"]:
         if find_by_email(conn, changes.email) is not None:
             raise Conflict("An account with this email address exists already.", code="email_taken")
+        # Each change mails a new address, so the cap counts per account, not per address.
+        _check_mail_allowance(conn, account=f"user:{user_id}", address=address, now=now)
         values.update(email=changes.email, email_verified_at=None)
         token = _new_email_token(conn, user_id, VERIFY_EMAIL, changes.email, now=now)
         email = emails.verification(changes.email, token)
@@ -313,20 +299,11 @@ def _confirm_password(conn: Connection, user, current_password, *, address: str,
             "is needed to change the email or password",
             code="current_password_required",
         )
-    busy = "Too many wrong passwords. Wait before trying again."
-    throttle.check(
-        conn,
-        "login:account",
-        user["email"],
-        limit=LOGIN_LIMIT_PER_ACCOUNT,
-        window=LOGIN_WINDOW,
-        now=now,
-        message=busy,
-    )
+    throttle.check(conn, LOGIN_PER_ACCOUNT, user["email"], now=now)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(current_password, user["password_hash"], rounds=rounds):
-        throttle.record(conn, "login:account", user["email"], now=now)
-        throttle.record(conn, "login:address", address, now=now)
+        throttle.record(conn, LOGIN_PER_ACCOUNT, user["email"], now=now)
+        throttle.record(conn, LOGIN_PER_ADDRESS, address, now=now)
         conn.commit()  # a wrong guess counts, as at sign-in
         raise ValidationFailed.field("current_password", "is wrong", code="wrong_password")
 
@@ -350,28 +327,11 @@ def _new_email_token(conn: Connection, user_id: int, purpose: str, email: str, *
     return token
 
 
-def _check_mail_allowance(conn: Connection, *, email: str, address: str, now) -> None:
-    busy = "Too many emails were asked for. Wait before asking again."
-    throttle.check(
-        conn,
-        "mail:account",
-        email,
-        limit=MAIL_LIMIT_PER_ACCOUNT,
-        window=MAIL_WINDOW,
-        now=now,
-        message=busy,
-    )
-    throttle.check(
-        conn,
-        "mail:address",
-        address,
-        limit=MAIL_LIMIT_PER_ADDRESS,
-        window=MAIL_WINDOW,
-        now=now,
-        message=busy,
-    )
-    throttle.record(conn, "mail:account", email, now=now)
-    throttle.record(conn, "mail:address", address, now=now)
+def _check_mail_allowance(conn: Connection, *, account: str, address: str, now) -> None:
+    for limit, key in ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)):
+        throttle.check(conn, limit, key, now=now)
+    for limit, key in ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)):
+        throttle.record(conn, limit, key, now=now)
 
 
 def _spend_email_token(conn: Connection, token: str, purpose: str, *, now) -> RowMapping:
@@ -410,7 +370,7 @@ def resend_verification(conn: Connection, *, user_id: int, address: str) -> emai
     if user["email_verified_at"] is not None:
         raise Conflict("This email address is verified already.", code="already_verified")
     now = utcnow()
-    _check_mail_allowance(conn, email=user["email"], address=address, now=now)
+    _check_mail_allowance(conn, account=user["email"], address=address, now=now)
     token = _new_email_token(conn, user_id, VERIFY_EMAIL, user["email"], now=now)
     activity.record(conn, user_id, "verification_sent")
     return emails.verification(user["email"], token)
@@ -438,7 +398,7 @@ def verify_email(conn: Connection, *, token: str) -> RowMapping:
 def request_password_reset(conn: Connection, *, email: str, address: str) -> emails.Email | None:
     """Prepare a reset link if the account exists; callers answer alike either way."""
     now = utcnow()
-    _check_mail_allowance(conn, email=email, address=address, now=now)
+    _check_mail_allowance(conn, account=email, address=address, now=now)
     user = find_by_email(conn, email)
     if user is None or user["disabled_at"] is not None:
         return None
@@ -468,7 +428,7 @@ def reset_password(conn: Connection, *, token: str, password: str) -> None:
         .values(used_at=now)
     )
     _revoke(conn, sessions.c.user_id == user["id"], now=now)
-    throttle.clear(conn, "login:account", user["email"])
+    throttle.clear(conn, LOGIN_PER_ACCOUNT, user["email"])
     activity.record(conn, user["id"], "password_reset")
 
 

@@ -6,6 +6,7 @@ every serverless instance at once.
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from sqlalchemy import (
     Column,
@@ -38,38 +39,36 @@ throttle_events = Table(
 KEEP = dt.timedelta(days=1)
 
 
-def record(conn: Connection, bucket: str, key: str, *, now: dt.datetime) -> None:
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events per key in `window`; past it, `message` and a 429."""
+
+    bucket: str
+    count: int
+    window: dt.timedelta
+    message: str
+
+
+def record(conn: Connection, limit: Limit, key: str, *, now: dt.datetime) -> None:
     """Count one event for `key`, and forget events too old to matter."""
-    conn.execute(insert(throttle_events).values(bucket=bucket, key=key, created_at=now))
+    conn.execute(insert(throttle_events).values(bucket=limit.bucket, key=key, created_at=now))
     conn.execute(delete(throttle_events).where(throttle_events.c.created_at < now - KEEP))
 
 
-def check(
-    conn: Connection,
-    bucket: str,
-    key: str,
-    *,
-    limit: int,
-    window: dt.timedelta,
-    now: dt.datetime,
-    message: str,
-) -> None:
-    """Raise TooManyRequests, with the wait in Retry-After, if `key` reached `limit` in `window`."""
+def check(conn: Connection, limit: Limit, key: str, *, now: dt.datetime) -> None:
+    """Raise TooManyRequests, with the wait in Retry-After, if `key` has reached the limit."""
     t = throttle_events.c
     count, oldest = conn.execute(
         select(func.count(), func.min(t.created_at)).where(
-            t.bucket == bucket, t.key == key, t.created_at > now - window
+            t.bucket == limit.bucket, t.key == key, t.created_at > now - limit.window
         )
     ).one()
-    if count >= limit:
-        retry_after = math.ceil((oldest + window - now).total_seconds())
-        raise TooManyRequests(message, retry_after=retry_after)
+    if count >= limit.count:
+        retry_after = math.ceil((oldest + limit.window - now).total_seconds())
+        raise TooManyRequests(limit.message, retry_after=retry_after)
 
 
-def clear(conn: Connection, bucket: str, key: str) -> None:
-    """Forget the events of `key`, e.g. failed logins after a successful one."""
-    conn.execute(
-        delete(throttle_events).where(
-            throttle_events.c.bucket == bucket, throttle_events.c.key == key
-        )
-    )
+def clear(conn: Connection, limit: Limit, key: str) -> None:
+    """Forget the events of `key`, e.g. failed sign-ins after a successful one."""
+    t = throttle_events.c
+    conn.execute(delete(throttle_events).where(t.bucket == limit.bucket, t.key == key))

@@ -412,69 +412,114 @@ def _photo_answer(local_id: str, photo: dict, status: str) -> dict:
 PULLED = {"categories": categories, "companies": companies, "products": products}
 
 
-def _horizon(conn: Connection) -> int:
-    """Return the change_seq below which every change has committed or never will."""
+def _horizon(conn: Connection) -> tuple[int, list[int]]:
+    """Return the change_seq below which every change has committed or never will, and
+    the transactions still running above it (change_seqs that may yet appear)."""
     if conn.dialect.name == "postgresql":
-        query = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        return conn.execute(query).scalar_one()
-    highest = union_all(
-        *(select(func.max(t.c.change_seq).label("m")) for t in PULLED.values())
-    ).subquery()
-    return (conn.execute(select(func.max(highest.c.m))).scalar() or 0) + 1
+        query = text(
+            "SELECT pg_snapshot_xmin(s)::text::bigint,"
+            " ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x ORDER BY 1)"
+            " FROM (SELECT pg_current_snapshot() AS s) AS snapshot"
+        )
+        horizon, running = conn.execute(query).one()
+        return horizon, running
+    highest = union_all(*(select(func.max(t.c.change_seq).label("m")) for t in PULLED.values()))
+    return (conn.execute(select(func.max(highest.subquery().c.m))).scalar() or 0) + 1, []
 
 
-def encode_cursor(positions: dict[str, tuple[int, int]]) -> str:
-    """Encode the (change_seq, id) reached in each kind."""
-    return base64.urlsafe_b64encode(json.dumps({"p": positions}).encode()).decode().rstrip("=")
+START = {"below": (0, 0), "above": (0, 0), "waiting": ()}
 
 
-def decode_cursor(cursor: str | None) -> dict[str, tuple[int, int]]:
+def encode_cursor(state: dict) -> str:
+    """Encode, per kind, the positions reached and the transactions still awaited."""
+    plain = {
+        kind: {key: list(value) for key, value in marks.items()} for kind, marks in state.items()
+    }
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict:
     """Decode a pull cursor; none means from the beginning."""
     if not cursor:
-        return {}
+        return {kind: START for kind in PULLED}
     try:
-        positions = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["p"]
-        if set(positions) <= set(PULLED) and all(
-            isinstance(p, list) and len(p) == 2 and all(type(v) is int for v in p)
-            for p in positions.values()
-        ):
-            return {kind: tuple(position) for kind, position in positions.items()}
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if set(state) == set(PULLED) and all(_is_marks(marks) for marks in state.values()):
+            return {
+                kind: {key: tuple(value) for key, value in m.items()} for kind, m in state.items()
+            }
+    except (ValueError, TypeError, AttributeError, binascii.Error):
         pass
     raise ValidationFailed.field("cursor", "is not a cursor of /sync.pull", code="invalid_cursor")
 
 
+def _is_marks(marks) -> bool:
+    def ints(value, length=None):
+        return (
+            isinstance(value, list)
+            and all(type(v) is int for v in value)
+            and (length is None or len(value) == length)
+        )
+
+    return (
+        set(marks) == set(START)
+        and ints(marks["below"], 2)
+        and ints(marks["above"], 2)
+        and ints(marks["waiting"])
+    )
+
+
 def pull(conn: Connection, *, cursor: str | None, limit: int) -> tuple[dict, str, bool]:
-    """Return (changes per kind, next cursor, whether more is waiting)."""
-    positions = decode_cursor(cursor)
+    """Return (changes per kind, next cursor, whether more is waiting).
+
+    Per kind, the cursor holds:
+    - `below`: how far the rows under the horizon were delivered. It never passes
+      the horizon, so whatever commits late is found by a later pull.
+    - `above`: how far the rows that committed above the horizon were paged. They
+      come again once under it.
+    - `waiting`: the transactions that were running behind `above`. When one has
+      finished by the next pull, `above` steps back to it, so its rows come at once.
+    """
+    state = decode_cursor(cursor)
     # The horizon first: the rows are read in the same snapshot or a later one.
-    horizon = _horizon(conn)
-    changes, more = {}, False
+    seq, running = _horizon(conn)
+    horizon = (seq, 0)
+    changes, more, reached = {}, False, {}
     for kind, table in PULLED.items():
-        position = positions.get(kind, (0, 0))
-        order = (table.c.change_seq, table.c.id)
-        below = conn.execute(
-            select(*order)
-            .where(tuple_(*order) > tuple_(*position), table.c.change_seq < horizon)
-            .order_by(*order)
-            .limit(limit + 1)
-        ).all()
+        marks = state[kind]
+        order = tuple_(table.c.change_seq, table.c.id)
+        below = _positions(
+            conn, table, order > tuple_(*marks["below"]), order < tuple_(*horizon), limit
+        )
         above = []
         if len(below) > limit:
             below, more = below[:limit], True
-            positions[kind] = tuple(below[-1])
+            marks = {**marks, "below": below[-1]}
         else:
-            # All below the horizon is delivered. What committed above it comes too,
-            # but the position stays at the horizon, so it will come again.
-            positions[kind] = max(position, (horizon, 0))
-            above = conn.execute(
-                select(*order)
-                .where(table.c.change_seq >= horizon)
-                .order_by(*order)
-                .limit(limit - len(below))
-            ).all()
-        changes[kind] = _load(conn, kind, [row.id for row in (*below, *above)])
-    return changes, encode_cursor(positions), more
+            start = max(marks["above"], horizon)
+            finished = [
+                (xid, 0) for xid in marks["waiting"] if xid not in running and (xid, 0) >= horizon
+            ]
+            start = min([start, *finished])
+            room = limit - len(below)
+            above = _positions(conn, table, order > tuple_(*start), None, room)
+            if len(above) > room:
+                above, more = above[:room], True
+            end = above[-1] if above else start
+            waiting = tuple(xid for xid in running if (xid, 0) < end)
+            marks = {"below": max(marks["below"], horizon), "above": end, "waiting": waiting}
+        reached[kind] = marks
+        changes[kind] = _load(conn, kind, [position[1] for position in (*below, *above)])
+    return changes, encode_cursor(reached), more
+
+
+def _positions(conn: Connection, table, after, before, limit: int) -> list[tuple[int, int]]:
+    """Return up to limit + 1 (change_seq, id) of rows after a position, in order."""
+    query = select(table.c.change_seq, table.c.id).where(after)
+    if before is not None:
+        query = query.where(before)
+    query = query.order_by(table.c.change_seq, table.c.id).limit(limit + 1)
+    return [tuple(row) for row in conn.execute(query)]
 
 
 def _load(conn: Connection, kind: str, ids: list[int]) -> dict:
