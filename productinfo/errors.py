@@ -20,7 +20,7 @@ mapped to the same envelope here.
 import logging
 
 from flask import Flask, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -84,7 +84,37 @@ class ValidationFailed(ApiError):
     @classmethod
     def field(cls, name: str, problem: str, *, code: str | None = None) -> "ValidationFailed":
         """Build the error for a single invalid field."""
-        return cls(f"{name}: {problem}", code=code, errors={name: problem})
+        return cls(f"Invalid {name}: {problem.rstrip('.')}.", code=code, errors={name: problem})
+
+    @classmethod
+    def from_pydantic(cls, error, *, skip: int = 0) -> "ValidationFailed":
+        """Name each field pydantic found invalid, e.g. `companies[2].name`, with its problem.
+
+        `skip` leaves out leading parts of each location (the name of a chosen model).
+        """
+        errors = {}
+        for item in error.errors(include_url=False, include_input=False):
+            errors.setdefault(field_path(item["loc"][skip:]) or "body", problem(item))
+        if len(errors) == 1:
+            [(name, text)] = errors.items()
+            return cls.field(name, text)
+        return cls(f"{len(errors)} fields are invalid: {', '.join(errors)}.", errors=errors)
+
+
+def field_path(loc) -> str:
+    """Render a pydantic location as `items[2].name`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def problem(item: dict) -> str:
+    """Return pydantic's explanation of one error, without its "Value error, " prefix."""
+    return item["msg"].removeprefix("Value error, ")
 
 
 class TooManyRequests(ApiError):
@@ -145,6 +175,14 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, error)
         return error_response(
             503, "database_unavailable", "The database is unavailable. Retry shortly."
+        )
+
+    @app.errorhandler(DataError)
+    def handle_data_error(error: DataError):
+        # A value the database cannot hold (a number out of range...): the client's fault.
+        log.warning("data error on %s %s: %s", request.method, request.path, error.orig)
+        return error_response(
+            422, "validation_failed", "A value is out of the range this API stores."
         )
 
     @app.errorhandler(IntegrityError)

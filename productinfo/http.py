@@ -110,7 +110,9 @@ def validate(schema, data: dict):
         return _adapter(schema).validate_python(data)
     except ValidationError as error:
         # A choice among models puts its name first in each location: leave it out.
-        raise validation_failed(error, skip=0 if isinstance(schema, type) else 1) from None
+        raise ValidationFailed.from_pydantic(
+            error, skip=0 if isinstance(schema, type) else 1
+        ) from None
 
 
 @functools.cache
@@ -124,30 +126,6 @@ def models_of(schema) -> tuple[type[BaseModel], ...]:
         return (schema,)
     union = typing.get_args(schema)[0]
     return tuple(typing.get_args(member)[0] for member in typing.get_args(union))
-
-
-def validation_failed(error: ValidationError, *, skip: int = 0) -> ValidationFailed:
-    """Name each invalid field, e.g. `companies[2].name`, with pydantic's explanation."""
-    errors = {}
-    for item in error.errors(include_url=False, include_input=False):
-        errors.setdefault(field_path(item["loc"][skip:]) or "body", item["msg"])
-    names = list(errors)
-    if len(names) == 1:
-        message = f"Invalid {names[0]}: {errors[names[0]]}."
-    else:
-        message = f"{len(names)} fields are invalid: {', '.join(names)}."
-    return ValidationFailed(message, errors=errors)
-
-
-def field_path(loc: tuple) -> str:
-    """Render a pydantic location as `items[2].name`."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
 
 
 def read_body(schema) -> dict:

@@ -9,7 +9,7 @@ import json
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
-from sqlalchemy import Select, tuple_
+from sqlalchemy import BigInteger, Select, tuple_
 
 from productinfo.errors import ValidationFailed
 
@@ -67,8 +67,16 @@ def split_page(rows: list, key_names: tuple[str, ...], limit: int) -> tuple[list
 
 
 def _fits(cursor: tuple, key: tuple) -> bool:
-    """Tell whether a cursor's values have the types of the sort key's columns."""
+    """Tell whether a cursor's values have the types, and ranges, of the sort key's columns."""
     return len(cursor) == len(key) and all(
-        isinstance(value, column.type.python_type) and not isinstance(value, bool)
+        isinstance(value, column.type.python_type)
+        and not isinstance(value, bool)
+        and (not isinstance(value, int) or in_range(value, column.type))
         for value, column in zip(cursor, key, strict=True)
     )
+
+
+def in_range(value: int, column_type) -> bool:
+    """Tell whether an integer fits a column: 64 bits for BigInteger, else 32."""
+    bits = 64 if isinstance(column_type, BigInteger) else 32
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)

@@ -121,3 +121,42 @@ def test_head_of_a_read_answers_without_body(staff):
 def test_success_envelope(client):
     data = assert_ok(client.get("/"))
     assert data["name"] == "productinfo"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/categories.getById/3000000000", None),
+        ("GET", "/categories.getById/99999999999999999999", None),
+        ("GET", "/categories.getById/0", None),
+        ("GET", "/products.getById/-1", None),
+        (
+            "POST",
+            "/products.add",
+            {"name": "x", "barcode": "B1", "category_id": 3000000000, "company_id": 1},
+        ),
+        ("POST", "/products.delete", {"id": 2**40}),
+        ("POST", "/photo.delete", {"id": 2**31}),
+        ("GET", "/products.history?category_id=99999999999", None),
+        ("GET", "/products.history?cursor=WzExODA1OTE2MjA3MTc0MTEzMDM0MjRd", None),  # [2**70]
+        (
+            "GET",
+            "/companies.get?cursor=WyJhIiwgMTE4MDU5MTYyMDcxNzQxMTMwMzQyNF0",
+            None,
+        ),  # ["a", 2**70]
+    ],
+)
+def test_out_of_range_numbers_are_422(staff, method, path, body):
+    assert_error(staff.open(path, method=method, json=body), 422, "validation_failed")
+
+
+def test_out_of_range_sync_cursor_is_422(staff):
+    import base64
+    import json
+
+    state = {
+        kind: {"below": [2**70, 0], "above": [0, 0], "waiting": []}
+        for kind in ("categories", "companies", "products")
+    }
+    cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+    assert_error(staff.get(f"/sync.pull?cursor={cursor}"), 422, "invalid_cursor")

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from productinfo.fields import Id, Name
 from productinfo.pagination import PageQuery
 
 Role = Literal["staff", "admin"]
@@ -12,7 +13,6 @@ Role = Literal["staff", "admin"]
 # explain them; this only bounds what is read.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 def normalize_email(value: str) -> str:
@@ -75,11 +75,11 @@ class ResetPassword(BaseModel):
 
 
 class UserRef(BaseModel):
-    user_id: int
+    user_id: Id
 
 
 class SetRole(BaseModel):
-    user_id: int
+    user_id: Id
     role: Role
 
 

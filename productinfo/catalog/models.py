@@ -8,8 +8,8 @@ a counter. The offline apps pull changes in that order (see productinfo.sync).
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from productinfo.db import UTCDateTime, metadata
+from productinfo.fields import NAME_MAX
 
-NAME_MAX = 200
 BARCODE_MAX = 64
 
 

@@ -5,11 +5,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from productinfo.catalog.models import BARCODE_MAX, NAME_MAX
+from productinfo.catalog.models import BARCODE_MAX
+from productinfo.fields import NAME_MAX, Id, Name
 from productinfo.pagination import MAX_LIMIT, PageQuery
 from productinfo.photos.schemas import Photo
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 MAX_COMPANIES_PER_REQUEST = 500
 MAX_CATEGORIES_PER_PAGE = 500
 
@@ -33,7 +33,7 @@ class Company(BaseModel):
 
 
 class CategoryPath(BaseModel):
-    category_id: int
+    category_id: Id
 
 
 class CategoryQuery(PageQuery):
@@ -46,7 +46,7 @@ class NewCategory(BaseModel):
 
 
 class CategoryUpdate(BaseModel):
-    id: int
+    id: Id
     name: Name
 
 
@@ -92,8 +92,8 @@ Barcode = Annotated[
 class NewProduct(BaseModel):
     name: Name
     barcode: Barcode
-    category_id: int
-    company_id: int
+    category_id: Id
+    company_id: Id
 
 
 class NewProducts(BaseModel):
@@ -101,7 +101,7 @@ class NewProducts(BaseModel):
 
 
 class ProductPath(BaseModel):
-    product_id: int
+    product_id: Id
 
 
 class BarcodePath(BaseModel):
@@ -111,21 +111,21 @@ class BarcodePath(BaseModel):
 class ProductChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: int
+    id: Id
     name: Name | None = None
     barcode: Barcode | None = None
-    category_id: int | None = None
-    company_id: int | None = None
+    category_id: Id | None = None
+    company_id: Id | None = None
 
 
 class ProductRef(BaseModel):
-    id: int
+    id: Id
 
 
 class HistoryQuery(PageQuery):
     scope: Literal["mine", "all"] = Field("mine", description="Your uploads, or everyone's.")
-    category_id: int | None = None
-    company_id: int | None = None
+    category_id: Id | None = None
+    company_id: Id | None = None
 
 
 class SearchQuery(PageQuery):

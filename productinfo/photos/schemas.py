@@ -4,13 +4,15 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from productinfo.fields import Id
+
 
 class PhotoUpload(BaseModel):
-    product_id: int = Field(description="The product the photo shows.")
+    product_id: Id = Field(description="The product the photo shows.")
 
 
 class PhotoRef(BaseModel):
-    id: int
+    id: Id
 
 
 class Photo(BaseModel):

@@ -10,12 +10,12 @@ from productinfo.catalog.schemas import (
     Barcode,
     Category,
     Company,
-    Name,
     NewCompanies,
     NewProduct,
     NewProducts,
     Product,
 )
+from productinfo.fields import Id, Name
 from productinfo.http import one_of
 from productinfo.photos.schemas import Photo, PhotoUpload
 
@@ -59,8 +59,8 @@ class SyncProduct(BaseModel):
     local_id: LocalId
     name: Name
     barcode: Barcode
-    category_id: int
-    company_id: int | None = Field(None, description="A server id; or give `company_local_id`.")
+    category_id: Id
+    company_id: Id | None = Field(None, description="A server id; or give `company_local_id`.")
     company_local_id: LocalId | None = Field(
         None, description="The local id of a company pushed from this device, now or before."
     )
@@ -89,7 +89,7 @@ class SyncProducts(BaseModel):
 class SyncPhotoUpload(BaseModel):
     device_id: DeviceId
     local_id: LocalId
-    product_id: int | None = Field(None, description="A server id; or give `product_local_id`.")
+    product_id: Id | None = Field(None, description="A server id; or give `product_local_id`.")
     product_local_id: LocalId | None = None
 
     @model_validator(mode="after")

@@ -31,8 +31,8 @@ from productinfo.catalog import products as product_service
 from productinfo.catalog.models import categories, companies, products
 from productinfo.catalog.service import clean_name, name_key
 from productinfo.db import insert_ignoring_conflicts, utcnow
-from productinfo.errors import ApiError, NotFound, ValidationFailed
-from productinfo.http import field_path
+from productinfo.errors import ApiError, NotFound, ValidationFailed, field_path, problem
+from productinfo.fields import MAX_ID
 from productinfo.photos import service as photo_service
 from productinfo.sync.models import sync_mappings
 from productinfo.sync.schemas import SyncCompany, SyncProduct
@@ -101,12 +101,12 @@ def _validate_each(items: list, model, prefix: str, id_field: str) -> tuple[dict
         try:
             item = model.model_validate(raw)
         except ValidationError as error:
-            problem = error.errors(include_url=False, include_input=False)[0]
+            first_error = error.errors(include_url=False, include_input=False)[0]
             errors[index] = _error(
                 index,
                 str(raw_id) if isinstance(raw_id, int | str) else None,
-                field=field_path((prefix, index, *problem["loc"])),
-                message=problem["msg"],
+                field=field_path((prefix, index, *first_error["loc"])),
+                message=problem(first_error),
                 code="validation_failed",
             )
             continue
@@ -454,18 +454,23 @@ def decode_cursor(cursor: str | None) -> dict:
 
 
 def _is_marks(marks) -> bool:
-    def ints(value, length=None):
+    def seq(value):  # a 64-bit change_seq (or transaction id)
+        return type(value) is int and 0 <= value < 2**63
+
+    def position(value):
         return (
             isinstance(value, list)
-            and all(type(v) is int for v in value)
-            and (length is None or len(value) == length)
+            and len(value) == 2
+            and seq(value[0])
+            and 0 <= value[1] <= MAX_ID
         )
 
     return (
         set(marks) == set(START)
-        and ints(marks["below"], 2)
-        and ints(marks["above"], 2)
-        and ints(marks["waiting"])
+        and position(marks["below"])
+        and position(marks["above"])
+        and isinstance(marks["waiting"], list)
+        and all(seq(xid) for xid in marks["waiting"])
     )
 
 
