@@ -79,13 +79,19 @@ def _init_logging(app: Flask) -> None:
 
     logger = logging.getLogger("productinfo")
     logger.setLevel(app.config["LOG_LEVEL"])
-    if not logger.handlers:
+    # Servers such as waitress configure the root logger too: without this, each line
+    # would be printed twice, once without its request id.
+    logger.propagate = False
+    if not any(isinstance(h.formatter, _RequestFormatter) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.addFilter(RequestIdFilter())
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-        )
+        handler.setFormatter(_RequestFormatter())
         logger.addHandler(handler)
+
+
+class _RequestFormatter(logging.Formatter):
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
 
 
 def _init_proxies(app: Flask) -> None:

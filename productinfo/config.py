@@ -9,6 +9,7 @@ database and its secret key.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -40,7 +41,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 4_500_000),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
-        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if on_vercel else 0),
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if on_vercel else 0, minimum=0),
         "BARCODE_CHECKSUM": env.get("BARCODE_CHECKSUM", "strict"),
         # Accounts
         "BCRYPT_ROUNDS": _int(env, "BCRYPT_ROUNDS", 12),
@@ -65,11 +66,18 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
     }
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(env: dict, name: str, default: int, *, minimum: int = 1) -> int:
+    """Read a whole number of at least `minimum`."""
+    value = env.get(name)
+    if value is None:
+        return default
     try:
-        return int(env.get(name, default))
+        number = int(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number.") from None
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {value!r}.")
+    return number
 
 
 def _list(value: str | None) -> list[str]:
@@ -96,6 +104,10 @@ def finalize(config: dict, instance_path: str) -> None:
     problems += _photo_problems(config)
     if config["BARCODE_CHECKSUM"] not in ("strict", "warn", "off"):
         problems.append("BARCODE_CHECKSUM must be strict, warn or off.")
+    if config["LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+    if config["MAX_PHOTO_BYTES"] >= config["MAX_CONTENT_LENGTH"]:
+        problems.append("MAX_PHOTO_BYTES must be below MAX_REQUEST_BYTES (the form is larger).")
 
     secret = config["SECRET_KEY"]
     if secret is None and production:
@@ -136,8 +148,11 @@ def _account_problems(config: dict, production: bool) -> list[str]:
             "MAIL_BACKEND=console would print one-time links into the logs instead of "
             "mailing them. Set MAIL_BACKEND=smtp and the SMTP_* variables."
         )
-    if production and config["PUBLIC_BASE_URL"].startswith("http://localhost"):
+    host = urlsplit(config["PUBLIC_BASE_URL"]).hostname
+    if production and host in (None, "localhost", "127.0.0.1", "0.0.0.0", "::1"):
         problems.append("Set PUBLIC_BASE_URL to the public address; emailed links start with it.")
+    if not 1 <= config["SMTP_PORT"] <= 65535:
+        problems.append("SMTP_PORT must be between 1 and 65535.")
     if not 4 <= config["BCRYPT_ROUNDS"] <= 31:
         problems.append("BCRYPT_ROUNDS must be between 4 and 31.")
     return problems
@@ -176,11 +191,11 @@ def _load_photos(env: dict) -> dict:
         "SUPABASE_SERVICE_ROLE_KEY": env.get("SUPABASE_SERVICE_ROLE_KEY"),
         "SUPABASE_BUCKET": env.get("SUPABASE_BUCKET"),
         "SUPABASE_BUCKET_PUBLIC": _flag(env, "SUPABASE_BUCKET_PUBLIC", default=False),
-        "SIGNED_URL_SECONDS": _count(env, "SIGNED_URL_SECONDS", default=3600),
+        "SIGNED_URL_SECONDS": _int(env, "SIGNED_URL_SECONDS", 3600),
         # Below Vercel's 4.5 MB request limit, which must also hold the form's other fields.
-        "MAX_PHOTO_BYTES": _count(env, "MAX_PHOTO_BYTES", default=4_000_000),
+        "MAX_PHOTO_BYTES": _int(env, "MAX_PHOTO_BYTES", 4_000_000),
         # Admits 48 MP phone photos. Decoding is what costs memory: 3 bytes a pixel.
-        "MAX_PHOTO_PIXELS": _count(env, "MAX_PHOTO_PIXELS", default=50_000_000),
+        "MAX_PHOTO_PIXELS": _int(env, "MAX_PHOTO_PIXELS", 50_000_000),
     }
 
 
@@ -209,17 +224,3 @@ def _flag(env: dict, name: str, *, default: bool) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, not {env[name]!r}.")
-
-
-def _count(env: dict, name: str, *, default: int) -> int:
-    """Read a positive whole number."""
-    value = env.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{name} must be a positive whole number, not {value!r}.")
-    return number

@@ -25,6 +25,7 @@ from typing import Annotated, Union
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, request
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
+from werkzeug.exceptions import MethodNotAllowed
 
 from productinfo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
@@ -195,6 +196,9 @@ def _start_request():
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     g.started = time.perf_counter()
+    # OPTIONS only serves CORS preflights; without CORS it is one more wrong method.
+    if request.method == "OPTIONS" and request.url_rule and not current_app.config["CORS_ORIGINS"]:
+        raise MethodNotAllowed(valid_methods=sorted(request.url_rule.methods - {"OPTIONS"}))
 
 
 def _finish_response(response):

@@ -1,5 +1,6 @@
 """The OpenAPI document, built from the models that validate each endpoint, and its docs page."""
 
+import re
 import secrets
 
 from flask import Blueprint, Flask, current_app
@@ -38,7 +39,7 @@ def build(app: Flask) -> dict:
         if spec is None:
             continue
         view = app.view_functions[rule.endpoint]
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         paths.setdefault(path, {})[spec.method.lower()] = _operation(rule, view, spec, components)
     return {
         "openapi": "3.1.0",

@@ -1,5 +1,6 @@
 """Fixtures: every app-level test runs once on SQLite and once on real Postgres."""
 
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +26,15 @@ def migrated(url: str) -> None:
     engine = create_engine(url)
     db.upgrade(engine)
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def app_logs_reach_caplog(caplog):
+    """Hand the app's log records to pytest: they do not propagate to the root logger."""
+    logger = logging.getLogger("productinfo")
+    logger.addHandler(caplog.handler)
+    yield
+    logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture(scope="session")

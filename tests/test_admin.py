@@ -49,6 +49,15 @@ def test_the_last_admin_cannot_step_down(admin):
     assert_error(admin.post("/users.setRole", json=body), 409, "last_admin")
 
 
+def test_a_disabled_admin_can_be_demoted(admin, auth):
+    other = auth.client("admin", email="other-admin@example.com")
+    assert_ok(admin.post("/users.disable", json={"user_id": other.user["id"]}))
+    demoted = assert_ok(
+        admin.post("/users.setRole", json={"user_id": other.user["id"], "role": "staff"})
+    )
+    assert demoted["role"] == "staff"
+
+
 def test_set_role_rejects(admin):
     assert_error(
         admin.post("/users.setRole", json={"user_id": 999, "role": "staff"}), 404, "user_not_found"
@@ -84,7 +93,9 @@ def test_admin_actions_show_in_both_histories(admin, staff):
     assert_ok(admin.post("/users.setRole", json={"user_id": staff.user["id"], "role": "admin"}))
     [event] = [e for e in assert_ok(staff.get("/users.history")) if e["kind"] == "role_changed"]
     assert (event["actor_id"], event["details"]) == (admin.user["id"], {"role": "admin"})
-    assert "role_changed" in [e["kind"] for e in assert_ok(admin.get("/users.history"))]
+    history = assert_ok(admin.get("/users.history"))
+    [seen_by_admin] = [e for e in history if e["actor_id"] == admin.user["id"]]
+    assert seen_by_admin["user_id"] == staff.user["id"]  # whom it concerned
 
 
 def test_approval_mode(make_app):

@@ -15,6 +15,7 @@ from tests.helpers import Auth, assert_error, assert_ok
         ("PUT", "/companies.add", 405, "method_not_allowed"),
         ("GET", "/companies.add", 405, "method_not_allowed"),
         ("POST", "/categories.get", 405, "method_not_allowed"),
+        ("OPTIONS", "/categories.get", 405, "method_not_allowed"),
     ],
 )
 def test_routing_errors(client, method, path, status, code):
@@ -42,7 +43,7 @@ def test_unreadable_bodies(staff, kwargs, status, code):
 
 
 def test_body_over_the_limit_is_413(make_app):
-    client = Auth(make_app(MAX_CONTENT_LENGTH=1000)).client()
+    client = Auth(make_app(MAX_CONTENT_LENGTH=1000, MAX_PHOTO_BYTES=500)).client()
     big = [{"id": i, "name": "x" * 50} for i in range(100)]
     assert_error(client.post("/companies.add", json={"companies": big}), 413, "payload_too_large")
     form = {"companies": "[" + "1," * 1000 + "1]"}

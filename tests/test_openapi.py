@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -17,7 +19,7 @@ def test_document_is_valid_openapi(document):
 
 def test_every_declared_endpoint_is_documented(app, document):
     declared = {
-        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+        (re.sub(r"<(?:path:)?(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if hasattr(app.view_functions[rule.endpoint], "spec")
         for method in rule.methods - {"HEAD", "OPTIONS"}

@@ -140,7 +140,7 @@ def test_too_large(make_app):
     }
     added = assert_ok(client.post("/products.add", json=body))
     assert_error(upload(client, added["id"], JPEG), 413, "photo_too_large")
-    huge = make_app(MAX_CONTENT_LENGTH=1000)
+    huge = make_app(MAX_CONTENT_LENGTH=1000, MAX_PHOTO_BYTES=500)
     assert_error(
         upload(Auth(huge).client(email="x@example.com"), added["id"], JPEG),
         413,
@@ -323,3 +323,12 @@ def test_supabase_down_after_upload_leaves_no_orphan(make_app, supabase_server, 
         supabase_server.httpd.app = original_app_put
     assert supabase_server.objects == {}
     assert fetch("SELECT id FROM photos") == []
+
+
+def test_export_lists_absolute_photo_urls(admin, staff, product):
+    import csv
+
+    photo = assert_ok(upload(staff, product["id"], JPEG))
+    text = admin.get("/products.export?format=csv").get_data().decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["photo_urls"] == "https://productinfo.test" + photo["url"]

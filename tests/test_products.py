@@ -179,6 +179,11 @@ def test_lookup_finds_any_printed_form(staff, refs, printed):
     assert assert_ok(staff.get(f"/products.getByBarcode/{printed}")) == added
 
 
+def test_a_code_with_a_slash_is_found_too(staff, refs):
+    added = assert_ok(add(staff, refs, barcode="AB/12"))
+    assert assert_ok(staff.get("/products.getByBarcode/AB/12"))["id"] == added["id"]
+
+
 def test_lookup_of_an_unknown_barcode(staff):
     error = assert_error(staff.get("/products.getByBarcode/96385074"), 404, "product_not_found")
     assert "96385074" in error["message"]
@@ -295,6 +300,7 @@ def test_update_by_the_uploader(staff, refs, fetch):
 @pytest.mark.parametrize(
     ("changes", "status", "code"),
     [
+        ({}, 422, "nothing_to_update"),
         ({"created_by": 1}, 422, "validation_failed"),
         ({"created_at": "2020-01-01T00:00:00Z"}, 422, "validation_failed"),
         ({"barcode": "5449000000997"}, 422, "invalid_check_digit"),
@@ -369,6 +375,9 @@ def test_export_csv(admin, staff, refs):
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="products-')
     assert response.is_streamed
+    assert response.headers["Cache-Control"] == "no-store"
+    table = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert {len(row) for row in table} == {len(table[0])}  # every row has the header's width
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [row["name"] for row in rows] == ['\'=HYPERLINK("http://evil")', "Ḥalib Candia"]
     assert rows[1]["barcode"] == UPC

@@ -103,7 +103,7 @@ def test_session_lifetime_is_absolute(client, auth, app):
         conn.execute(update(sessions).values(expires_at=LONG_AGO))
     assert_error(refresh(client, user["refresh_token"]), 401, "session_expired")
     assert_error(
-        client.get("/users.me", headers=bearer(user["access_token"])), 401, "session_revoked"
+        client.get("/users.me", headers=bearer(user["access_token"])), 401, "session_expired"
     )
 
 

@@ -136,9 +136,9 @@ def test_photo_settings_are_documented():
         ({**SUPABASE, "SUPABASE_BUCKET": ""}, r"needs SUPABASE_BUCKET \("),
         ({**SUPABASE, "SUPABASE_URL": "db.ref.supabase.co"}, "SUPABASE_URL must be the project"),
         ({**SUPABASE, "SUPABASE_BUCKET_PUBLIC": "maybe"}, "SUPABASE_BUCKET_PUBLIC must be true"),
-        ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a positive whole number"),
-        ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a positive whole number"),
-        ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a positive whole number"),
+        ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a whole number of at least 1"),
+        ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a whole number of at least 1"),
+        ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a whole number of at least 1"),
     ],
 )
 def test_unusable_storage_settings_refuse_to_start(tmp_path, environ, complaint):

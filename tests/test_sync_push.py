@@ -228,7 +228,7 @@ def test_bad_push_bodies_are_refused_before_any_work(staff, fetch, body, status)
 def test_oversize_push_is_413_before_any_work(make_app, fetch):
     from tests.helpers import Auth
 
-    client = Auth(make_app(MAX_CONTENT_LENGTH=2000)).client()
+    client = Auth(make_app(MAX_CONTENT_LENGTH=2000, MAX_PHOTO_BYTES=500)).client()
     companies = [{"id": i, "name": f"Company {i}"} for i in range(200)]
     assert_error(
         client.post("/companies.add", json={"device_id": DEVICE, "companies": companies}), 413

@@ -76,8 +76,10 @@ def authenticate() -> CurrentUser:
         raise tokens.invalid_token()
     if row.disabled_at is not None:
         raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-    if row.revoked_at is not None or row.expires_at <= utcnow():
+    if row.revoked_at is not None:
         raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
+    if row.expires_at <= utcnow():
+        raise Unauthorized("This session has expired. Sign in again.", code="session_expired")
     g.current_user = CurrentUser(user_id, row.role, session_id, row.approved_at is not None)
     return g.current_user
 

@@ -24,7 +24,7 @@ async function call(path, body) {
     headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
   const answer = await response.json();
   out.className = response.ok ? "" : "error";
-  out.textContent = [answer.message, ...Object.values(answer.errors || {})].join(" ");
+  out.textContent = answer.message;
   return response.ok;
 }"""
 

@@ -128,6 +128,7 @@ class Activity(BaseModel):
 
     id: int
     kind: str
+    user_id: int = Field(description="Whose account it concerns.")
     actor_id: int | None = Field(description="Who caused it, when it was not the user.")
     details: dict
     created_at: dt.datetime

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from productinfo.auth import activity, emails
@@ -453,20 +453,23 @@ def list_users(conn: Connection, *, role=None, status=None, cursor=None, limit: 
 def set_role(conn: Connection, *, admin_id: int, user_id: int, role: str) -> RowMapping:
     """Make a user staff or admin; the last active admin cannot step down."""
     user = get_user(conn, user_id)
-    if user["role"] == "admin" and role != "admin" and _active_admins(conn) <= 1:
-        raise Conflict("This is the last admin. Make someone else admin first.", code="last_admin")
-    if user["role"] != role:
-        conn.execute(
-            update(users).where(users.c.id == user_id).values(role=role, updated_at=utcnow())
-        )
-        activity.record(conn, user_id, "role_changed", actor_id=admin_id, role=role)
+    if user["role"] == role:
+        return user
+    if user["role"] == "admin" and user["disabled_at"] is None:
+        # Locking the active admins makes two admins demoting each other at once wait
+        # for one another, so that one of them stays.
+        active = conn.execute(
+            select(users.c.id)
+            .where(users.c.role == "admin", users.c.disabled_at.is_(None))
+            .with_for_update()
+        ).all()
+        if len(active) <= 1:
+            raise Conflict(
+                "This is the last admin. Make someone else admin first.", code="last_admin"
+            )
+    conn.execute(update(users).where(users.c.id == user_id).values(role=role, updated_at=utcnow()))
+    activity.record(conn, user_id, "role_changed", actor_id=admin_id, role=role)
     return get_user(conn, user_id)
-
-
-def _active_admins(conn: Connection) -> int:
-    return conn.execute(
-        select(func.count()).where(users.c.role == "admin", users.c.disabled_at.is_(None))
-    ).scalar_one()
 
 
 def set_disabled(conn: Connection, *, admin_id: int, user_id: int, disabled: bool) -> RowMapping:

@@ -22,6 +22,7 @@ COLUMNS = [
     "added_by_email",
     "created_at",
     "updated_at",
+    "photo_urls",
 ]
 # A cell starting with one of these runs as a formula in a spreadsheet; the quote defuses it.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,6 +41,7 @@ def stream(format: str):
     response = current_app.response_class(stream_with_context(body(catalogue())), mimetype=mimetype)
     filename = f"products-{utcnow():%Y-%m-%d}.{format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"  # it names the staff
     return response
 
 
@@ -57,8 +59,13 @@ def _flat(product: dict) -> list:
         product["created_by"]["email"],
         product["created_at"].isoformat().replace("+00:00", "Z"),
         product["updated_at"].isoformat().replace("+00:00", "Z"),
-        " ".join(photo["url"] for photo in product["photos"] if photo["url"]),
+        " ".join(_absolute(photo["url"]) for photo in product["photos"] if photo["url"]),
     ]
+
+
+def _absolute(url: str) -> str:
+    # The local backend's URLs are relative to the API; a spreadsheet needs the whole address.
+    return url if "://" in url else current_app.config["PUBLIC_BASE_URL"] + url
 
 
 def _defused(value):

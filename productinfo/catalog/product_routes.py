@@ -1,6 +1,5 @@
 """HTTP endpoints of products."""
 
-from productinfo.auth import activity
 from productinfo.auth.guard import current_user
 from productinfo.catalog import export, products
 from productinfo.catalog.schemas import (
@@ -47,18 +46,16 @@ def add_products(body):
         conn.commit()
         return ok(PushAnswer.model_validate(answer), message=warnings)
     if isinstance(body, NewProducts):
-        created = products.create_many(conn, body.products, user_id=user.id)
+        created = products.add_many(conn, body.products, user_id=user.id)
     else:
-        created = [products.create(conn, body, user_id=user.id)]
-    for product, _ in created:
-        activity.record(conn, user.id, "product_added", product_id=product["id"])
+        created = [products.add(conn, body, user_id=user.id)]
     conn.commit()
     found = [Product.model_validate(product) for product, _ in created]
     message = _warnings(warning for _, warning in created)
     return ok(found if isinstance(body, NewProducts) else found[0], message=message)
 
 
-@bp.read("/products.getByBarcode/<barcode>", path=BarcodePath, response=Product)
+@bp.read("/products.getByBarcode/<path:barcode>", path=BarcodePath, response=Product)
 def get_product_by_barcode(barcode: str):
     """Find the product of a barcode, in any printed form (UPC-A finds its EAN-13); 404 if none."""
     return ok(Product.model_validate(products.get_by_barcode(connection(), barcode)))
@@ -102,11 +99,7 @@ def update_product(body: ProductChanges):
     """
     conn = connection()
     user = current_user()
-    product, warning = products.update_product(
-        conn, body, user_id=user.id, is_admin=user.role == "admin"
-    )
-    fields = sorted(body.model_fields_set - {"id"})
-    activity.record(conn, user.id, "product_updated", product_id=body.id, fields=fields)
+    product, warning = products.update(conn, body, user_id=user.id, is_admin=user.role == "admin")
     conn.commit()
     return ok(Product.model_validate(product), message=warning or "")
 
@@ -117,7 +110,6 @@ def delete_product(body: ProductRef):
     conn = connection()
     user = current_user()
     products.delete(conn, body.id, user_id=user.id, is_admin=user.role == "admin")
-    activity.record(conn, user.id, "product_deleted", product_id=body.id)
     conn.commit()
     return ok(message="Deleted.")
 

@@ -1,9 +1,11 @@
 """Rules and queries of products: add, look up by barcode, browse, search, correct, delete."""
 
 from flask import current_app
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import RowMapping
 
+from productinfo.auth import activity
 from productinfo.auth.models import users
 from productinfo.catalog import barcodes
 from productinfo.catalog.models import categories, companies, products
@@ -106,19 +108,60 @@ def get_by_barcode(conn: Connection, raw: str) -> dict:
     return with_photos(conn, [row])[0]
 
 
+def missing_references(conn: Connection, refs: dict) -> dict:
+    """Find categories and companies that do not exist.
+
+    `refs` maps a key to (category id, company id), either None to skip it; the
+    answer maps each key with a missing one to (column, value), the category first.
+    """
+    found = {}
+    for position, (column, table) in enumerate(
+        (("category_id", categories), ("company_id", companies))
+    ):
+        wanted = {ids[position] for ids in refs.values() if ids[position] is not None}
+        found[column] = set(
+            conn.execute(select(table.c.id).where(table.c.id.in_(wanted))).scalars()
+        )
+    missing = {}
+    for key, ids in refs.items():
+        for column, value in zip(("category_id", "company_id"), ids, strict=True):
+            if value is not None and value not in found[column]:
+                missing[key] = (column, value)
+                break
+    return missing
+
+
+def unknown_reference(column: str, value: int, *, field: str) -> ValidationFailed:
+    """Build the error for a category or company that does not exist."""
+    noun = column.removesuffix("_id")
+    return ValidationFailed.field(field, f"there is no {noun} {value}", code=f"unknown_{noun}")
+
+
 def _check_references(conn: Connection, items, prefix: str = "") -> None:
     """Raise a 422 naming the first item whose category or company does not exist."""
-    for column, table in (("category_id", categories), ("company_id", companies)):
-        wanted = {getattr(item, column) for item in items if getattr(item, column) is not None}
-        found = set(conn.execute(select(table.c.id).where(table.c.id.in_(wanted))).scalars())
-        for index, item in enumerate(items):
-            value = getattr(item, column)
-            if value is not None and value not in found:
-                where = f"{prefix}[{index}].{column}" if prefix else column
-                noun = column.removesuffix("_id")
-                raise ValidationFailed.field(
-                    where, f"there is no {noun} {value}", code=f"unknown_{noun}"
-                )
+    refs = {index: (item.category_id, item.company_id) for index, item in enumerate(items)}
+    missing = missing_references(conn, refs)
+    if missing:
+        index = min(missing)
+        column, value = missing[index]
+        raise unknown_reference(
+            column, value, field=f"{prefix}[{index}].{column}" if prefix else column
+        )
+
+
+def new_row(*, name: str, code: str, category_id: int, company_id: int, user_id: int, now) -> dict:
+    """Build the row of a new product from its cleaned barcode."""
+    return {
+        "name": clean_name(name),
+        "name_key": name_key(name),
+        "barcode": code,
+        "barcode_key": barcodes.key(code),
+        "category_id": category_id,
+        "company_id": company_id,
+        "created_by": user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _taken(conn: Connection, key: str, *, field: str = "barcode") -> Conflict:
@@ -133,13 +176,13 @@ def _taken(conn: Connection, key: str, *, field: str = "barcode") -> Conflict:
     )
 
 
-def create(conn: Connection, item, *, user_id: int) -> tuple[dict, str | None]:
+def add(conn: Connection, item, *, user_id: int) -> tuple[dict, str | None]:
     """Store one product; return (product, warning). A barcode already in use is a 409."""
-    [(product, warning)] = create_many(conn, [item], user_id=user_id, prefix="")
+    [(product, warning)] = add_many(conn, [item], user_id=user_id, prefix="")
     return product, warning
 
 
-def create_many(conn: Connection, items, *, user_id: int, prefix: str = "products") -> list:
+def add_many(conn: Connection, items, *, user_id: int, prefix: str = "products") -> list:
     """Store products, all or none; return [(product, warning)] in the order given."""
 
     def field(index: int, name: str) -> str:
@@ -162,21 +205,19 @@ def create_many(conn: Connection, items, *, user_id: int, prefix: str = "product
     now = utcnow()
     created = []
     for index, (item, (code, key, warning)) in enumerate(zip(items, codes, strict=True)):
-        values = {
-            "name": clean_name(item.name),
-            "name_key": name_key(item.name),
-            "barcode": code,
-            "barcode_key": key,
-            "category_id": item.category_id,
-            "company_id": item.company_id,
-            "created_by": user_id,
-            "created_at": now,
-            "updated_at": now,
-        }
+        values = new_row(
+            name=item.name,
+            code=code,
+            category_id=item.category_id,
+            company_id=item.company_id,
+            user_id=user_id,
+            now=now,
+        )
         insert = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
         product_id = conn.execute(insert.values(values).returning(products.c.id)).scalar()
         if product_id is None:
             raise _taken(conn, key, field=field(index, "barcode"))
+        activity.record(conn, user_id, "product_added", product_id=product_id)
         created.append((get(conn, product_id), warning))
     return created
 
@@ -195,12 +236,15 @@ def _editable(conn: Connection, product_id: int, *, user_id: int, is_admin: bool
         )
 
 
-def update_product(
-    conn: Connection, changes, *, user_id: int, is_admin: bool
-) -> tuple[dict, str | None]:
+def update(conn: Connection, changes, *, user_id: int, is_admin: bool) -> tuple[dict, str | None]:
     """Correct a product's name, barcode, category or company; return (product, warning)."""
     _editable(conn, changes.id, user_id=user_id, is_admin=is_admin)
     fields = changes.model_fields_set - {"id"}
+    if not fields:
+        raise ValidationFailed(
+            "Send at least one of name, barcode, category_id or company_id.",
+            code="nothing_to_update",
+        )
     values, warning = {}, None
     for column in ("name", "barcode", "category_id", "company_id"):
         if column in fields and getattr(changes, column) is None:
@@ -225,12 +269,12 @@ def update_product(
             if column in fields
         }
     )
-    if values:
-        conn.execute(
-            update(products)
-            .where(products.c.id == changes.id)
-            .values(**values, updated_at=utcnow())
-        )
+    conn.execute(
+        sql_update(products)
+        .where(products.c.id == changes.id)
+        .values(**values, updated_at=utcnow())
+    )
+    activity.record(conn, user_id, "product_updated", product_id=changes.id, fields=sorted(fields))
     return get(conn, changes.id), warning
 
 
@@ -239,8 +283,11 @@ def delete(conn: Connection, product_id: int, *, user_id: int, is_admin: bool) -
     _editable(conn, product_id, user_id=user_id, is_admin=is_admin)
     now = utcnow()
     conn.execute(
-        update(products).where(products.c.id == product_id).values(deleted_at=now, updated_at=now)
+        sql_update(products)
+        .where(products.c.id == product_id)
+        .values(deleted_at=now, updated_at=now)
     )
+    activity.record(conn, user_id, "product_deleted", product_id=product_id)
 
 
 def history(

@@ -1,6 +1,5 @@
 """HTTP endpoints of the catalogue: categories and companies."""
 
-from productinfo.auth import activity
 from productinfo.auth.guard import current_user
 from productinfo.catalog import service
 from productinfo.catalog.schemas import (
@@ -39,8 +38,7 @@ def get_category(category_id: int):
 def add_category(body: NewCategory):
     """Create a category; 409 `category_exists` if the name is taken, in any case."""
     conn = connection()
-    row = service.create_category(conn, name=body.name)
-    activity.record(conn, current_user().id, "category_added", category_id=row["id"])
+    row = service.create_category(conn, name=body.name, user_id=current_user().id)
     conn.commit()
     return ok(Category.model_validate(row))
 
@@ -49,8 +47,9 @@ def add_category(body: NewCategory):
 def update_category(body: CategoryUpdate):
     """Rename a category; 409 `category_exists` if the new name is taken."""
     conn = connection()
-    row = service.rename_category(conn, category_id=body.id, name=body.name)
-    activity.record(conn, current_user().id, "category_updated", category_id=row["id"])
+    row = service.rename_category(
+        conn, category_id=body.id, name=body.name, user_id=current_user().id
+    )
     conn.commit()
     return ok(Category.model_validate(row))
 
@@ -79,9 +78,6 @@ def add_companies(body):
         )
         conn.commit()
         return ok(PushAnswer.model_validate(answer))
-    mapping = service.add_companies(conn, body.companies)
-    if mapping:
-        company_ids = sorted(set(mapping.values()))
-        activity.record(conn, current_user().id, "companies_added", company_ids=company_ids)
+    mapping = service.add_companies(conn, body.companies, user_id=current_user().id)
     conn.commit()
     return ok(CompanyMapping(mapping=mapping))

@@ -2,6 +2,7 @@
 
 from sqlalchemy import Connection, Table, select, update
 
+from productinfo.auth import activity
 from productinfo.catalog.models import categories, companies
 from productinfo.db import insert_ignoring_conflicts, utcnow
 from productinfo.errors import Conflict, NotFound, ValidationFailed
@@ -49,7 +50,7 @@ def get_category(conn: Connection, category_id: int):
     return row
 
 
-def create_category(conn: Connection, *, name: str):
+def create_category(conn: Connection, *, name: str, user_id: int | None = None):
     """Create a category; a name already taken (in any case) is a conflict."""
     key = name_key(name)
     now = utcnow()
@@ -59,10 +60,12 @@ def create_category(conn: Connection, *, name: str):
     if new_id is None:
         query = select(*_public(categories)).where(categories.c.name_key == key)
         raise _category_exists(conn.execute(query).mappings().one())
+    if user_id is not None:
+        activity.record(conn, user_id, "category_added", category_id=new_id)
     return get_category(conn, new_id)
 
 
-def rename_category(conn: Connection, *, category_id: int, name: str):
+def rename_category(conn: Connection, *, category_id: int, name: str, user_id: int):
     """Rename a category; a name another category has (in any case) is a conflict."""
     get_category(conn, category_id)
     key = name_key(name)
@@ -77,6 +80,7 @@ def rename_category(conn: Connection, *, category_id: int, name: str):
         .where(categories.c.id == category_id)
         .values(name=clean_name(name), name_key=key, updated_at=utcnow())
     )
+    activity.record(conn, user_id, "category_updated", category_id=category_id)
     return get_category(conn, category_id)
 
 
@@ -96,7 +100,7 @@ def get_companies(conn: Connection, *, q: str | None = None, cursor=None, limit:
     return _page(conn, companies, query, cursor=cursor, limit=limit)
 
 
-def add_companies(conn: Connection, items) -> dict[str, int]:
+def add_companies(conn: Connection, items, *, user_id: int | None = None) -> dict[str, int]:
     """Store new companies and map each local id to a server id.
 
     A name that exists already, in any case or spacing, maps to the existing
@@ -126,4 +130,6 @@ def add_companies(conn: Connection, items) -> dict[str, int]:
             select(companies.c.name_key, companies.c.id).where(companies.c.name_key.in_(names))
         ).all()
     )
+    if user_id is not None:
+        activity.record(conn, user_id, "companies_added", company_ids=sorted(set(ids.values())))
     return {str(item.id): ids[name_key(item.name)] for item in items}

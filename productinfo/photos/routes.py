@@ -45,5 +45,5 @@ def upload_photo(body):
 def delete_photo(body: PhotoRef):
     """Delete a photo and its stored files (the person who uploaded it, or an admin)."""
     user = current_user()
-    service.delete_photo(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
+    service.delete(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
     return ok(message="Deleted.")

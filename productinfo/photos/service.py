@@ -8,9 +8,11 @@ cannot be written; the row is deleted first, then the objects. So `upload` and
 
 import hashlib
 import logging
+import threading
 
 from flask import current_app
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import RowMapping
 
 from productinfo.auth import activity
@@ -22,6 +24,7 @@ from productinfo.photos.models import photos
 from productinfo.storage import get_storage, make_key
 
 log = logging.getLogger(__name__)
+PIPELINES = threading.BoundedSemaphore(2)
 
 
 def _shape(row: RowMapping, urls: dict[str, str]) -> dict:
@@ -83,13 +86,16 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
     ).scalar()
     if live is None:
         raise NotFound(f"There is no product {product_id}.", code="product_not_found")
-    config = current_app.config
-    photo = images.process(
-        data, max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"]
-    )
-    existing = _existing(conn, product_id, photo.sha256)
+    # A retry after a lost answer is recognised before the costly decoding.
+    existing = _existing(conn, product_id, hashlib.sha256(data).hexdigest())
     if existing is not None:
         return get(conn, existing), False
+    config = current_app.config
+    # A 48 MP photo takes some 150 MB to decode: only a few at a time, however many threads.
+    with PIPELINES:
+        photo = images.process(
+            data, max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"]
+        )
 
     # Objects are named by product and content: another product's copy of the same
     # picture has objects of its own, and deleting one photo never touches another.
@@ -140,7 +146,7 @@ def _discard(keys: list[str]) -> None:
         log.exception("could not remove the orphaned objects %s", keys)
 
 
-def delete_photo(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> None:
+def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> None:
     """Delete a photo (the uploader or an admin), then its stored objects."""
     row = conn.execute(select(photos).where(photos.c.id == photo_id)).mappings().first()
     if row is None:
@@ -150,7 +156,7 @@ def delete_photo(conn: Connection, photo_id: int, *, user_id: int, is_admin: boo
             "Only the person who took this photo, or an admin, can delete it.",
             code="not_your_photo",
         )
-    conn.execute(delete(photos).where(photos.c.id == photo_id))
+    conn.execute(sql_delete(photos).where(photos.c.id == photo_id))
     now = utcnow()
     conn.execute(update(products).where(products.c.id == row["product_id"]).values(updated_at=now))
     activity.record(conn, user_id, "photo_deleted", photo_id=photo_id, product_id=row["product_id"])

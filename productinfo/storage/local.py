@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, send_file
 
+from productinfo.ratelimit import limiter
 from productinfo.storage import (
     PhotoNotFound,
     Storage,
@@ -76,7 +77,9 @@ class LocalStorage(Storage):
 
 
 # `merge_slashes=False`: `/photos//etc/passwd` is a JSON 404, not a redirect elsewhere.
+# Photos are fetched by the dozen with each list of products: no request limit here.
 @bp.get(URL_PREFIX + "<path:key>", merge_slashes=False)
+@limiter.exempt
 def get_photo(key: str):
     """Serve a stored object with its content type and a cache lifetime of a year."""
     storage = get_storage()

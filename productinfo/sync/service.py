@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, text, tuple_, union_all
 
 from productinfo.auth import activity
-from productinfo.catalog import barcodes
 from productinfo.catalog import products as product_service
 from productinfo.catalog.models import categories, companies, products
 from productinfo.catalog.service import clean_name, name_key
@@ -244,14 +243,14 @@ def push_products(
             results[index] = row
         else:
             rows[index] = row
-    for index, column, value in _missing_references(conn, rows):
-        noun = column.removesuffix("_id")
+    refs = {index: (row["category_id"], row["company_id"]) for index, row in rows.items()}
+    for index, (column, value) in product_service.missing_references(conn, refs).items():
+        error = product_service.unknown_reference(
+            column, value, field=f"products[{index}].{column}"
+        )
+        [(field, message)] = error.errors.items()
         results[index] = _error(
-            index,
-            todo[index].local_id,
-            field=f"products[{index}].{column}",
-            message=f"there is no {noun} {value}",
-            code=f"unknown_{noun}",
+            index, todo[index].local_id, field=field, message=message, code=error.code
         )
         del rows[index]
 
@@ -313,39 +312,17 @@ def _product_row(index: int, item, local_companies: dict, user_id: int, warnings
         return _error(index, item.local_id, field=field, message=message, code=error.code)
     if warning:
         warnings.append(warning)
-    now = utcnow()
-    return {
-        "name": clean_name(item.name),
-        "name_key": name_key(item.name),
-        "barcode": code,
-        "barcode_key": barcodes.key(code),
-        "category_id": item.category_id,
-        "company_id": item.company_id
-        if item.company_id is not None
-        else local_companies[item.company_local_id],
-        "created_by": user_id,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _missing_references(conn: Connection, rows: dict) -> list:
-    """Find the rows whose category or company does not exist: [(index, column, value)]."""
-    found = {
-        column: set(
-            conn.execute(
-                select(table.c.id).where(table.c.id.in_({r[column] for r in rows.values()}))
-            ).scalars()
-        )
-        for column, table in (("category_id", categories), ("company_id", companies))
-    }
-    missing = []
-    for index, row in rows.items():
-        for column in ("category_id", "company_id"):
-            if row[column] not in found[column]:
-                missing.append((index, column, row[column]))
-                break
-    return missing
+    company_id = item.company_id
+    if company_id is None:
+        company_id = local_companies[item.company_local_id]
+    return product_service.new_row(
+        name=item.name,
+        code=code,
+        category_id=item.category_id,
+        company_id=company_id,
+        user_id=user_id,
+        now=utcnow(),
+    )
 
 
 def _live_products(conn: Connection, keys) -> dict[str, int]:
