@@ -6,8 +6,8 @@ validate its input:
     @bp.read("/companies.get", query=CompanyQuery, response=list[Company])
     def get_companies(query: CompanyQuery): ...
 
-The access level ("public", "self", "staff" by default, "admin") is checked by
-the hook the accounts feature registers as `app.extensions["authorize"]`.
+The access level ("public", "optional", "self", "staff" by default, "admin") is
+checked by the hook the accounts feature registers as `app.extensions["authorize"]`.
 
 The same declaration feeds the OpenAPI document, so the two cannot drift.
 """
@@ -20,7 +20,7 @@ import time
 import types
 import typing
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Union
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, request
@@ -46,19 +46,35 @@ class EndpointSpec:
     body: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
     response: typing.Any = None
-    paginated: bool = False
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    # True for a list with `next_cursor` beside `data`; or a dict of the fields beside it.
+    paginated: bool | dict = False
+    # Other media types the answer may come in (a file download).
+    media: tuple[str, ...] = ()
 
 
 class ApiBlueprint(Blueprint):
     """A blueprint whose routes validate their input with pydantic models."""
 
     def read(
-        self, rule: str, *, access="staff", query=None, path=None, response=None, paginated=False
+        self,
+        rule: str,
+        *,
+        access="staff",
+        query=None,
+        path=None,
+        response=None,
+        paginated=False,
+        media=(),
     ):
         """Declare a GET endpoint; `query` and `path` models are validated and passed in."""
         spec = EndpointSpec(
-            "GET", access, query=query, path=path, response=response, paginated=paginated
+            "GET",
+            access,
+            query=query,
+            path=path,
+            response=response,
+            paginated=paginated,
+            media=tuple(media),
         )
         return self._endpoint(rule, spec)
 

@@ -26,6 +26,7 @@ ERROR_SCHEMA = {
             "description": "What is wrong with each invalid field.",
         },
         "request_id": {"type": "string"},
+        "data": {"description": "For a conflict: the record in the way (409 barcode_taken...)."},
     },
 }
 
@@ -73,7 +74,10 @@ def _operation(rule, view, spec, components: dict) -> dict:
         "responses": {
             "200": {
                 "description": "Success.",
-                "content": {"application/json": {"schema": _envelope(spec, components)}},
+                "content": {
+                    "application/json": {"schema": _envelope(spec, components)},
+                    **{media: {"schema": {"type": "string"}} for media in spec.media},
+                },
             },
             "default": {
                 "description": "An error, in the error envelope.",
@@ -83,7 +87,9 @@ def _operation(rule, view, spec, components: dict) -> dict:
     }
     if description.strip():
         operation["description"] = " ".join(description.split())
-    if spec.access != "public":
+    if spec.access == "optional":
+        operation["security"] = [{}, {"bearerAuth": []}]
+    elif spec.access != "public":
         operation["security"] = [{"bearerAuth": []}]
     if spec.access == "admin":
         operation["summary"] += " (admin only)"
@@ -126,11 +132,13 @@ def _envelope(spec, components: dict) -> dict:
         "message": {"type": "string"},
         "data": _schema(spec.response, components) if spec.response is not None else {},
     }
-    if spec.paginated:
+    if spec.paginated is True:
         properties["next_cursor"] = {
             "type": ["string", "null"],
             "description": "Pass as `cursor` for the next page; null at the end.",
         }
+    elif spec.paginated:
+        properties.update(spec.paginated)
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
@@ -147,8 +155,13 @@ def _request_body(spec, components: dict) -> dict:
             **content,
             "application/x-www-form-urlencoded": {"schema": body},
         }
+    needed = (
+        bool(spec.files)
+        or not isinstance(spec.body, type)
+        or bool(spec.body.model_json_schema().get("required"))
+    )
     return {
-        "required": True,
+        "required": needed,
         "description": "JSON, multipart or urlencoded. In a form, a list is a JSON string.",
         "content": content,
     }

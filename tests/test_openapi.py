@@ -78,3 +78,13 @@ def test_protected_endpoints_declare_bearer_auth(document):
     assert "security" not in paths["/users.login"]["post"]
     assert "security" not in paths["/health"]["get"]
     assert paths["/users.setRole"]["post"]["summary"].endswith("(admin only)")
+
+
+def test_special_answers_are_documented(document):
+    paths = document["paths"]
+    assert paths["/users.logout"]["post"]["security"] == [{}, {"bearerAuth": []}]
+    assert paths["/users.logout"]["post"]["requestBody"]["required"] is False
+    assert "text/csv" in paths["/products.export"]["get"]["responses"]["200"]["content"]
+    pull = paths["/sync.pull"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"next_cursor", "has_more"} <= set(pull["properties"])
+    assert "data" in document["components"]["schemas"]["Error"]["properties"]

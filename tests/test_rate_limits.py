@@ -9,9 +9,8 @@ import redis
 from productinfo.auth import service
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
 
-LOGIN_LIMIT_PER_ACCOUNT = service.LOGIN_PER_ACCOUNT.count
-
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PER_PAIR = service.LOGIN_PER_ACCOUNT_AND_ADDRESS.count
 
 
 def login(client, email, password, address="10.0.0.1"):
@@ -22,57 +21,63 @@ def login(client, email, password, address="10.0.0.1"):
     )
 
 
-def test_failed_logins_per_account_end_in_429(client, auth):
+def fail(client, email, count, address="10.0.0.1"):
+    for _ in range(count):
+        assert_error(login(client, email, "wrong-guess-1", address), 401, "invalid_credentials")
+
+
+def test_failed_logins_from_one_address_end_in_429(client, auth):
     auth.signup(email="ana@example.com")
-    for attempt in range(LOGIN_LIMIT_PER_ACCOUNT):
-        address = f"10.0.0.{attempt}"  # spread over addresses: the account limit still holds
-        assert_error(
-            login(client, "ana@example.com", "wrong-guess-1", address), 401, "invalid_credentials"
-        )
-    response = login(client, "ana@example.com", PASSWORD, "10.9.9.9")
+    fail(client, "ana@example.com", PER_PAIR)
+    response = login(client, "ana@example.com", PASSWORD)
     assert_error(response, 429, "too_many_requests")
     assert 0 < int(response.headers["Retry-After"]) <= 15 * 60
+
+
+def test_a_stranger_cannot_lock_the_owner_out(client, auth):
+    auth.signup(email="ana@example.com")
+    fail(client, "ana@example.com", PER_PAIR, address="203.0.113.66")
+    assert_ok(login(client, "ana@example.com", PASSWORD, address="10.0.0.1"))
+
+
+def test_guesses_spread_over_addresses_are_limited_per_account(monkeypatch, client, auth):
+    monkeypatch.setattr(
+        service, "LOGIN_PER_ACCOUNT", dataclasses.replace(service.LOGIN_PER_ACCOUNT, count=4)
+    )
+    auth.signup(email="ana@example.com")
+    for n in range(4):
+        fail(client, "ana@example.com", 1, address=f"10.0.0.{n}")
+    assert_error(login(client, "ana@example.com", PASSWORD, "10.9.9.9"), 429, "too_many_requests")
 
 
 def test_the_limit_holds_across_app_instances(make_app):
     first, second = make_app(), make_app()  # two serverless instances, one database
     Auth(first).signup(email="ana@example.com")
-    for _ in range(LOGIN_LIMIT_PER_ACCOUNT):
-        login(first.test_client(), "ana@example.com", "wrong-guess-1")
+    fail(first.test_client(), "ana@example.com", PER_PAIR)
     assert_error(login(second.test_client(), "ana@example.com", PASSWORD), 429, "too_many_requests")
 
 
 def test_unknown_accounts_are_limited_alike(client):
-    for _ in range(LOGIN_LIMIT_PER_ACCOUNT):
-        assert_error(
-            login(client, "ghost@example.com", "wrong-guess-1"), 401, "invalid_credentials"
-        )
+    fail(client, "ghost@example.com", PER_PAIR)
     assert_error(login(client, "ghost@example.com", "wrong-guess-1"), 429, "too_many_requests")
 
 
-def test_a_successful_login_resets_the_account_count(client, auth):
+def test_a_successful_login_resets_the_count(client, auth):
     auth.signup(email="ana@example.com")
-    for _ in range(LOGIN_LIMIT_PER_ACCOUNT - 1):
-        login(client, "ana@example.com", "wrong-guess-1")
+    fail(client, "ana@example.com", PER_PAIR - 1)
     assert_ok(login(client, "ana@example.com", PASSWORD))
-    for _ in range(LOGIN_LIMIT_PER_ACCOUNT - 1):
-        assert_error(login(client, "ana@example.com", "wrong-guess-1"), 401, "invalid_credentials")
+    fail(client, "ana@example.com", PER_PAIR - 1)
 
 
 def test_failed_logins_per_address(monkeypatch, client):
-    from productinfo.auth import service
-
-    monkeypatch.setattr(
-        service, "LOGIN_PER_ADDRESS", dataclasses.replace(service.LOGIN_PER_ADDRESS, count=3)
-    )
+    three = dataclasses.replace(service.LOGIN_PER_ADDRESS, count=3)
+    monkeypatch.setattr(service, "LOGIN_PER_ADDRESS", three)
     for n in range(3):
-        login(client, f"someone{n}@example.com", "wrong-guess-1", "10.1.1.1")
+        fail(client, f"someone{n}@example.com", 1, "10.1.1.1")
     assert_error(
         login(client, "other@example.com", "wrong-guess-1", "10.1.1.1"), 429, "too_many_requests"
     )
-    assert_error(
-        login(client, "other@example.com", "wrong-guess-1", "10.1.1.2"), 401, "invalid_credentials"
-    )
+    fail(client, "other@example.com", 1, "10.1.1.2")
 
 
 @pytest.fixture(params=["memory", "redis"])

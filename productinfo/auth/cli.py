@@ -25,9 +25,13 @@ def create_admin_command(email: str, password: str | None):
     except (ValueError, ValidationError) as error:
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     with get_engine().connect() as conn:
-        exists = service.find_by_email(conn, email) is not None
-    if not exists and password is None:
+        existing = service.find_by_email(conn, email)
+    if existing is None and password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if existing is not None and password is not None:
+        click.echo("The account exists: its password is left as it is.")
+    if existing is not None and existing["disabled_at"] is not None:
+        click.echo("The account was disabled: it is enabled again.")
     with get_engine().begin() as conn:
         try:
             user, created = service.create_admin(conn, email=email, password=password)

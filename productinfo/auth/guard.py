@@ -3,6 +3,7 @@
 Each endpoint declares who may call it:
 
     public   anyone
+    optional anyone; a bearer token is read if the endpoint wants it
     self     any signed-in user, even one waiting for approval (their own account)
     staff    approved staff and admins (the default)
     admin    admins only
@@ -32,7 +33,7 @@ class CurrentUser:
 
 def authorize(access: str) -> None:
     """Raise unless the caller may reach an endpoint with this access level."""
-    if access == "public":
+    if access in ("public", "optional"):
         return
     user = authenticate()
     if access == "self":

@@ -89,7 +89,7 @@ def refresh(body: Refresh):
     return signed_in(user, session)
 
 
-@bp.write("/users.logout", access="public", body=Logout)
+@bp.write("/users.logout", access="optional", body=Logout)
 def logout(body: Logout):
     """End this session: its refresh token and every access token issued for it stop working.
 

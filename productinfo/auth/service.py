@@ -6,6 +6,7 @@ session) commit that record themselves before raising.
 """
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -24,11 +25,14 @@ VERIFY_LIFETIME = dt.timedelta(days=2)
 RESET_LIFETIME = dt.timedelta(hours=1)
 # An app that lost the answer to a refresh may send the same token again this soon.
 REFRESH_GRACE = dt.timedelta(seconds=60)
-# Failed sign-ins (and wrong current passwords): per account, and per address, which
-# a whole office may share.
+# Failed sign-ins (and wrong current passwords). Tight per account *from one address*,
+# so that a stranger guessing cannot lock the owner out; looser per account from all
+# addresses (a spread-out attack) and per address (a whole office may share one).
 _WRONG = "Too many failed sign-ins. Wait before trying again."
-LOGIN_PER_ACCOUNT = throttle.Limit("login:account", 10, dt.timedelta(minutes=15), _WRONG)
-LOGIN_PER_ADDRESS = throttle.Limit("login:address", 50, dt.timedelta(minutes=15), _WRONG)
+_QUARTER = dt.timedelta(minutes=15)
+LOGIN_PER_ACCOUNT_AND_ADDRESS = throttle.Limit("login:account+address", 10, _QUARTER, _WRONG)
+LOGIN_PER_ACCOUNT = throttle.Limit("login:account", 100, _QUARTER, _WRONG)
+LOGIN_PER_ADDRESS = throttle.Limit("login:address", 50, _QUARTER, _WRONG)
 # Emails (verification, reset): per account and per address.
 _MAILS = "Too many emails were asked for. Wait before asking again."
 MAIL_PER_ACCOUNT = throttle.Limit("mail:account", 3, dt.timedelta(hours=1), _MAILS)
@@ -117,20 +121,29 @@ def signup(conn: Connection, *, email: str, password: str, name: str | None):
 def login(conn: Connection, *, email: str, password: str, address: str):
     """Check the credentials and start a session; return (user, tokens)."""
     now = utcnow()
-    throttle.check(conn, LOGIN_PER_ACCOUNT, email, now=now)
-    throttle.check(conn, LOGIN_PER_ADDRESS, address, now=now)
+    for limit, key in _login_keys(email, address):
+        throttle.check(conn, limit, key, now=now)
     user = find_by_email(conn, email)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(password, user["password_hash"] if user else None, rounds=rounds):
-        throttle.record(conn, LOGIN_PER_ACCOUNT, email, now=now)
-        throttle.record(conn, LOGIN_PER_ADDRESS, address, now=now)
+        for limit, key in _login_keys(email, address):
+            throttle.record(conn, limit, key, now=now)
         conn.commit()  # the failure must count although the request fails
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if user["disabled_at"] is not None:
         raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-    throttle.clear(conn, LOGIN_PER_ACCOUNT, email)
+    throttle.clear(conn, *_login_keys(email, address)[0])
     activity.record(conn, user["id"], "login")
     return user, start_session(conn, user["id"], now=now)
+
+
+def _login_keys(email: str, address: str):
+    pair = hashlib.sha256(f"{email} {address}".encode()).hexdigest()  # within the key's length
+    return (
+        (LOGIN_PER_ACCOUNT_AND_ADDRESS, pair),
+        (LOGIN_PER_ACCOUNT, email),
+        (LOGIN_PER_ADDRESS, address),
+    )
 
 
 # Sessions and their tokens
@@ -299,11 +312,12 @@ def _confirm_password(conn: Connection, user, current_password, *, address: str,
             "is needed to change the email or password",
             code="current_password_required",
         )
-    throttle.check(conn, LOGIN_PER_ACCOUNT, user["email"], now=now)
+    for limit, key in _login_keys(user["email"], address):
+        throttle.check(conn, limit, key, now=now)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(current_password, user["password_hash"], rounds=rounds):
-        throttle.record(conn, LOGIN_PER_ACCOUNT, user["email"], now=now)
-        throttle.record(conn, LOGIN_PER_ADDRESS, address, now=now)
+        for limit, key in _login_keys(user["email"], address):
+            throttle.record(conn, limit, key, now=now)
         conn.commit()  # a wrong guess counts, as at sign-in
         raise ValidationFailed.field("current_password", "is wrong", code="wrong_password")
 
@@ -428,7 +442,7 @@ def reset_password(conn: Connection, *, token: str, password: str) -> None:
         .values(used_at=now)
     )
     _revoke(conn, sessions.c.user_id == user["id"], now=now)
-    throttle.clear(conn, LOGIN_PER_ACCOUNT, user["email"])
+    throttle.clear(conn, LOGIN_PER_ACCOUNT, user["email"])  # the owner took it back
     activity.record(conn, user["id"], "password_reset")
 
 

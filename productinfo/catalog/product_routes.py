@@ -114,7 +114,13 @@ def delete_product(body: ProductRef):
     return ok(message="Deleted.")
 
 
-@bp.read("/products.export", access="admin", query=ExportQuery)
+@bp.read(
+    "/products.export",
+    access="admin",
+    query=ExportQuery,
+    response=list[Product],
+    media=("text/csv",),
+)
 def export_products(query: ExportQuery):
     """Download the whole catalogue as CSV or JSON, streamed as it is read."""
     return export.stream(query.format)

@@ -9,7 +9,13 @@ from productinfo.sync.schemas import PullAnswer, PullQuery
 bp = ApiBlueprint("sync", __name__)
 
 
-@bp.read("/sync.pull", query=PullQuery, response=PullAnswer, paginated=True)
+PULL_FIELDS = {
+    "next_cursor": {"type": "string", "description": "Pass as `cursor` to the next pull."},
+    "has_more": {"type": "boolean", "description": "More is waiting: pull again at once."},
+}
+
+
+@bp.read("/sync.pull", query=PullQuery, response=PullAnswer, paginated=PULL_FIELDS)
 def pull(query: PullQuery):
     """Return what changed since the cursor: categories, companies, products (with photos).
 

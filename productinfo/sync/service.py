@@ -146,10 +146,15 @@ def _answer(kind: str, results: dict[int, dict], repeats: dict[int, int], count:
 
 
 MERGED = {
-    "company": ("company_exists", "A company with this name was on the server already."),
+    "company": (
+        "company_exists",
+        "A company with this name exists (on the server or earlier in this batch); "
+        "this record maps to it.",
+    ),
     "product": (
         "barcode_taken",
-        "A product with this barcode was on the server already; its photos attach to it.",
+        "A product with this barcode exists (on the server or earlier in this batch); "
+        "this record maps to it, and its photos attach to that product.",
     ),
 }
 
