@@ -5,6 +5,7 @@ treat it as opaque.
 """
 
 import base64
+import binascii
 import json
 from typing import Annotated
 
@@ -17,19 +18,29 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+def pack(state) -> str:
+    """Encode JSON-able state as an opaque, URL-safe token."""
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+
+def unpack(token: str):
+    """Decode a token made by `pack`; raise ValueError if it is not one."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error):
+        raise ValueError("is not a cursor this API issued") from None
+
+
 def encode_cursor(values) -> str:
     """Encode a row's sort key as an opaque cursor."""
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+    return pack(list(values))
 
 
 def decode_cursor(cursor) -> tuple:
     """Decode a cursor made by `encode_cursor`."""
     if not isinstance(cursor, str):
         raise ValueError("must be a cursor string")
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise ValueError("is not a cursor this API issued") from None
+    values = unpack(cursor)
     if not isinstance(values, list) or not values:
         raise ValueError("is not a cursor this API issued")
     return tuple(values)

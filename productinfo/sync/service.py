@@ -18,10 +18,6 @@ late is still returned. Rows committed above the horizon are sent too, and sent
 again by a later pull: the app applies changes as upserts.
 """
 
-import base64
-import binascii
-import json
-
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, text, tuple_, union_all
 
@@ -32,6 +28,7 @@ from productinfo.catalog.service import clean_name, name_key
 from productinfo.db import insert_ignoring_conflicts, utcnow
 from productinfo.errors import ApiError, NotFound, ValidationFailed, field_path, problem
 from productinfo.fields import MAX_ID
+from productinfo.pagination import pack, unpack
 from productinfo.photos import service as photo_service
 from productinfo.sync.models import sync_mappings
 from productinfo.sync.schemas import SyncCompany, SyncProduct
@@ -414,10 +411,7 @@ START = {"below": (0, 0), "above": (0, 0), "waiting": ()}
 
 def encode_cursor(state: dict) -> str:
     """Encode, per kind, the positions reached and the transactions still awaited."""
-    plain = {
-        kind: {key: list(value) for key, value in marks.items()} for kind, marks in state.items()
-    }
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+    return pack({kind: {key: list(v) for key, v in marks.items()} for kind, marks in state.items()})
 
 
 def decode_cursor(cursor: str | None) -> dict:
@@ -425,12 +419,12 @@ def decode_cursor(cursor: str | None) -> dict:
     if not cursor:
         return {kind: START for kind in PULLED}
     try:
-        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        state = unpack(cursor)
         if set(state) == set(PULLED) and all(_is_marks(marks) for marks in state.values()):
             return {
                 kind: {key: tuple(value) for key, value in m.items()} for kind, m in state.items()
             }
-    except (ValueError, TypeError, AttributeError, binascii.Error):
+    except (ValueError, TypeError, AttributeError):
         pass
     raise ValidationFailed.field("cursor", "is not a cursor of /sync.pull", code="invalid_cursor")
 
