@@ -17,6 +17,20 @@ def assert_ok(response, status: int = 200):
     return body["data"]
 
 
+def make_catalogue(admin) -> dict:
+    """Add a category and a company as an admin; return them as a product's fields."""
+    category = assert_ok(admin.post("/categories.add", json={"name": "Food"}))
+    companies = {"companies": [{"id": 1, "name": "Ifri"}]}
+    company = assert_ok(admin.post("/companies.add", json=companies))["mapping"]["1"]
+    return {"category_id": category["id"], "company_id": company}
+
+
+def add_product(client, catalogue: dict, barcode: str, name: str | None = None) -> dict:
+    """Add a product through the API and return it."""
+    body = {"name": name or f"Product {barcode}", "barcode": barcode, **catalogue}
+    return assert_ok(client.post("/products.add", json=body))
+
+
 def assert_error(response, status: int, code: str | None = None) -> dict:
     """Check the error envelope: the status twice, a sentence, a code, field errors, an id."""
     body = response.get_json()

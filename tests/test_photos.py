@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.fake_supabase import BUCKET, SERVICE_KEY, FakeStorageServer
-from tests.helpers import Auth, assert_error, assert_ok
+from tests.helpers import Auth, add_product, assert_error, assert_ok, make_catalogue
 from tests.images import (
     GPS_IFD,
     HTML,
@@ -25,17 +25,7 @@ JPEG = encode(halves((640, 480)), "JPEG")
 @pytest.fixture
 def product(staff, admin):
     """A product the staff member added."""
-    category = assert_ok(admin.post("/categories.add", json={"name": "Food"}))
-    company = assert_ok(
-        admin.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]})
-    )
-    body = {
-        "name": "Ifri 1.5L",
-        "barcode": "6130234000010",
-        "category_id": category["id"],
-        "company_id": company["mapping"]["1"],
-    }
-    return assert_ok(staff.post("/products.add", json=body))
+    return add_product(staff, make_catalogue(admin), "6130234000010", name="Ifri 1.5L")
 
 
 def upload(client, product_id, data, filename="photo.jpg", content_type="image/jpeg"):
@@ -127,18 +117,8 @@ def test_refused_uploads_leave_nothing(app, staff, product, fetch, data, status,
 
 def test_too_large(make_app):
     app = make_app(MAX_PHOTO_BYTES=len(JPEG) - 1)
-    client = Auth(app).client("admin")
-    category = assert_ok(client.post("/categories.add", json={"name": "Food"}))
-    company = assert_ok(
-        client.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]})
-    )
-    body = {
-        "name": "P",
-        "barcode": "X1",
-        "category_id": category["id"],
-        "company_id": company["mapping"]["1"],
-    }
-    added = assert_ok(client.post("/products.add", json=body))
+    client, product_id = _client_with_product(app)
+    added = {"id": product_id}
     assert_error(upload(client, added["id"], JPEG), 413, "photo_too_large")
     huge = make_app(MAX_CONTENT_LENGTH=1000, MAX_PHOTO_BYTES=500)
     assert_error(
@@ -248,17 +228,7 @@ def test_database_failure_removes_the_stored_files(app, staff, product, fetch):
 
 def _client_with_product(app):
     client = Auth(app).client("admin", email="boss@example.com")
-    category = assert_ok(client.post("/categories.add", json={"name": "Food"}))
-    company = assert_ok(
-        client.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]})
-    )
-    body = {
-        "name": "P",
-        "barcode": "X1",
-        "category_id": category["id"],
-        "company_id": company["mapping"]["1"],
-    }
-    return client, assert_ok(client.post("/products.add", json=body))["id"]
+    return client, add_product(client, make_catalogue(client), "X1")["id"]
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +239,9 @@ def supabase_server():
     fake.stop()
 
 
-def test_upload_and_delete_with_supabase_storage(make_app, supabase_server, fetch):
+@pytest.fixture
+def on_supabase(make_app, supabase_server):
+    """An admin client, and one of its products, on an app storing photos in Supabase."""
     supabase_server.reset()
     app = make_app(
         STORAGE_BACKEND="supabase",
@@ -278,7 +250,11 @@ def test_upload_and_delete_with_supabase_storage(make_app, supabase_server, fetc
         SUPABASE_BUCKET=BUCKET,
         SUPABASE_BUCKET_PUBLIC=False,
     )
-    client, product_id = _client_with_product(app)
+    return _client_with_product(app)
+
+
+def test_upload_and_delete_with_supabase_storage(on_supabase, supabase_server, fetch):
+    client, product_id = on_supabase
     photo = assert_ok(upload(client, product_id, JPEG))
     assert photo["url"].startswith(f"{supabase_server.url}/storage/v1/object/sign/{BUCKET}/")
     assert len(supabase_server.objects) == 2
@@ -298,16 +274,9 @@ def test_upload_and_delete_with_supabase_storage(make_app, supabase_server, fetc
     assert supabase_server.objects == {}
 
 
-def test_supabase_down_after_upload_leaves_no_orphan(make_app, supabase_server, fetch):
+def test_supabase_down_after_upload_leaves_no_orphan(on_supabase, supabase_server, fetch):
     """The image is stored, the thumbnail fails: the image is removed again."""
-    supabase_server.reset()
-    app = make_app(
-        STORAGE_BACKEND="supabase",
-        SUPABASE_URL=supabase_server.url,
-        SUPABASE_SERVICE_ROLE_KEY=SERVICE_KEY,
-        SUPABASE_BUCKET=BUCKET,
-    )
-    client, product_id = _client_with_product(app)
+    client, product_id = on_supabase
     original_app_put = supabase_server.httpd.app  # the fake's WSGI app
 
     def fail_thumbnails(environ, start_response):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import assert_error, assert_ok
+from tests.helpers import add_product, assert_error, assert_ok, make_catalogue
 from tests.images import encode, halves
 
 GTINS = ["5449000000996", "036000291452", "96385074", "4006381333931", "10614141000415"]
@@ -15,16 +15,7 @@ GTINS = ["5449000000996", "036000291452", "96385074", "4006381333931", "10614141
 
 @pytest.fixture
 def catalogue(admin):
-    category = assert_ok(admin.post("/categories.add", json={"name": "Beverages"}))
-    company = assert_ok(
-        admin.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]})
-    )
-    return {"category_id": category["id"], "company_id": company["mapping"]["1"]}
-
-
-def add_product(client, catalogue, barcode, name=None):
-    body = {"name": name or f"Product {barcode}", "barcode": barcode, **catalogue}
-    return assert_ok(client.post("/products.add", json=body))
+    return make_catalogue(admin)
 
 
 def pull(client, cursor=None, limit=None):
@@ -54,7 +45,7 @@ def test_first_pull_has_everything(staff, catalogue):
     body = pull(staff)
     assert body["has_more"] is False and body["next_cursor"]
     data = body["data"]
-    assert [c["name"] for c in data["categories"]["changed"]] == ["Beverages"]
+    assert [c["name"] for c in data["categories"]["changed"]] == ["Food"]
     assert [c["name"] for c in data["companies"]["changed"]] == ["Ifri"]
     assert data["products"]["changed"] == products
     assert data["products"]["deleted"] == []

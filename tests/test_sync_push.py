@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from productinfo.sync.schemas import MAX_COMPANIES_PER_REQUEST
-from tests.helpers import assert_error, assert_ok
+from tests.helpers import add_product, assert_error, assert_ok
 from tests.images import encode, halves
 
 DEVICE = str(uuid.uuid4())
@@ -127,16 +127,8 @@ def test_products_retried_in_any_order_create_nothing_new(staff, category, fetch
 def test_a_barcode_captured_by_a_colleague_is_merged(staff, auth, category):
     company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
     colleague = auth.client()
-    theirs = assert_ok(
-        colleague.post(
-            "/products.add",
-            json={
-                "name": "Theirs",
-                "barcode": "0036000291452",
-                "category_id": category,
-                "company_id": company,
-            },
-        )
+    theirs = add_product(
+        colleague, {"category_id": category, "company_id": company}, "0036000291452"
     )
     answer = push_products(staff, [product("p1", "036000291452", category, company_id=company)])
     assert statuses(answer) == ["merged"]
@@ -259,17 +251,8 @@ def test_photos_name_their_product_by_local_id(staff, category, fetch):
 def test_photos_of_a_merged_product_attach_to_it(staff, auth, category):
     company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
     colleague = auth.client()
-    theirs = assert_ok(
-        colleague.post(
-            "/products.add",
-            json={
-                "name": "Theirs",
-                "barcode": GTINS[0],
-                "category_id": category,
-                "company_id": company,
-            },
-        )
-    )
+    refs = {"category_id": category, "company_id": company}
+    theirs = add_product(colleague, refs, GTINS[0])
     push_products(staff, [product("p1", GTINS[0], category, company_id=company)])
     form = {"device_id": DEVICE, "local_id": "ph1", "product_local_id": "p1"}
     answer = assert_ok(upload(staff, form, encode(halves(), "JPEG")))
