@@ -39,22 +39,27 @@ def time_once(code: str, env: dict) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
+def measure(runs: int) -> dict[str, float]:
+    """Return the median seconds of each command over `runs` alternating runs."""
     with tempfile.TemporaryDirectory() as instance:
         env = {**os.environ, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"}
         for code in COMMANDS.values():  # warm the bytecode caches and create the database
             time_once(code, env)
         samples = {name: [] for name in COMMANDS}
-        for _ in range(args.runs):
+        for _ in range(runs):
             for name, code in COMMANDS.items():
                 samples[name].append(time_once(code, env))
-    base = statistics.median(samples["import flask"])
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    medians = measure(args.runs)
+    base = medians["import flask"]
     print(f"{'command':34} {'median':>9} {'ratio':>6}   ({args.runs} runs each)")
-    for name, values in samples.items():
-        median = statistics.median(values)
+    for name, median in medians.items():
         print(f"{name:34} {median * 1000:7.0f}ms {median / base:5.2f}x")
 
 
