@@ -1,7 +1,7 @@
 """Rules and queries of products: add, look up by barcode, browse, search, correct, delete."""
 
 from flask import current_app
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from productinfo.auth.models import users
@@ -40,6 +40,10 @@ def _query():
         )
         .where(LIVE)
     )
+
+
+# Built once, so that SQLAlchemy reuses its cache key instead of hashing a new join each call.
+_BY_BARCODE = _query().where(products.c.barcode_key == bindparam("barcode_key"))
 
 
 def shape(row: RowMapping) -> dict:
@@ -88,11 +92,7 @@ def read_barcode(raw: str, *, field: str = "barcode") -> tuple[str, str | None]:
 def get_by_barcode(conn: Connection, raw: str) -> dict:
     """Return the live product of a barcode, in any printed form of the same GTIN."""
     code, _ = read_barcode(raw)
-    row = (
-        conn.execute(_query().where(products.c.barcode_key == barcodes.key(code)))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_BY_BARCODE, {"barcode_key": barcodes.key(code)}).mappings().first()
     if row is None:
         raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
     return with_photos(conn, [row])[0]
