@@ -152,6 +152,8 @@ def create_many(conn: Connection, items, *, user_id: int, prefix: str = "product
     _check_references(conn, items, prefix)
 
     now = utcnow()
+    insert = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
+    insert = insert.returning(products.c.id)
     created = []
     for index, (item, (code, key, warning)) in enumerate(zip(items, codes, strict=True)):
         values = {
@@ -165,12 +167,15 @@ def create_many(conn: Connection, items, *, user_id: int, prefix: str = "product
             "created_at": now,
             "updated_at": now,
         }
-        insert = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
-        product_id = conn.execute(insert.values(values).returning(products.c.id)).scalar()
+        product_id = conn.execute(insert, values).scalar()
         if product_id is None:
             raise _taken(conn, key, field=field(index, "barcode"))
-        created.append((get(conn, product_id), warning))
-    return created
+        created.append((product_id, warning))
+    # Read the new products back in one query, not one (and one for photos) per product.
+    ids = [product_id for product_id, _ in created]
+    rows = conn.execute(_query().where(products.c.id.in_(ids))).mappings().all()
+    found = {product["id"]: product for product in with_photos(conn, rows)}
+    return [(found[product_id], warning) for product_id, warning in created]
 
 
 def _editable(conn: Connection, product_id: int, *, user_id: int, is_admin: bool) -> None:
