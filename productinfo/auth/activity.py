@@ -18,6 +18,20 @@ def record(
     )
 
 
+def record_many(conn: Connection, user_id: int, kind: str, details: list[dict]) -> None:
+    """Add one event of `kind` per item of `details` to a user's history, in one statement."""
+    if not details:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(activity),
+        [
+            {"user_id": user_id, "actor_id": None, "kind": kind, "details": item, "created_at": now}
+            for item in details
+        ],
+    )
+
+
 def history(conn: Connection, user_id: int, *, kind: str | None = None, cursor=None, limit: int):
     """Return a page of the events of a user, or caused by them, newest first."""
     query = select(activity).where(

@@ -41,8 +41,8 @@ def add_products(body):
         created = products.create_many(conn, body.products, user_id=user.id)
     else:
         created = [products.create(conn, body, user_id=user.id)]
-    for product, _ in created:
-        activity.record(conn, user.id, "product_added", product_id=product["id"])
+    added = [{"product_id": product["id"]} for product, _ in created]
+    activity.record_many(conn, user.id, "product_added", added)
     conn.commit()
     found = [Product.model_validate(product) for product, _ in created]
     message = _warnings(warning for _, warning in created)
