@@ -23,11 +23,11 @@ SERVE_ONE = (
     "body = b''.join(m.app(create_environ('/health'), lambda status, _: seen.append(status))); "
     "assert seen == ['200 OK'], body"
 )
+# What the app cannot start without: its web framework, database toolkit, validation, limiter.
+LIBRARIES = "import flask, sqlalchemy, pydantic, flask_limiter"
 COMMANDS = {
     "import flask": "import flask",
-    # What the app cannot start without: its web framework, database toolkit and validation.
-    "import flask, sqlalchemy, pydantic, flask_limiter": "import flask, sqlalchemy, pydantic, "
-    "flask_limiter",
+    LIBRARIES: LIBRARIES,
     "import api.index": "import api.index",
     "import api.index + GET /health": SERVE_ONE,
 }

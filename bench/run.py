@@ -24,6 +24,7 @@ import platform
 import random
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -153,7 +154,10 @@ class Bench:
         """Measure a fresh server's resident memory after 1k, then 20k, mixed requests."""
         self.log(f"{database} {size:,}: memory over {MEMORY_POINTS[-1]:,} mixed requests")
         paths = endpoint_paths(size, self.rng)
-        mixed = paths["barcode lookup"][:700] + [p for found in paths.values() for p in found] * 20
+        lookups = paths.pop("barcode lookup")
+        others = [path for found in paths.values() for path in found]
+        # About 70% lookups, the rest pages and searches.
+        mixed = lookups[:700] + others * (300 // len(others))
         mixed_file = self.paths_file("mixed", mixed)
         with servers.app(
             url, threads=self.args.threads, workdir=self.workdir, name="memory"
@@ -347,7 +351,10 @@ def targets(bench: Bench, cold: dict | None) -> list[tuple]:
         where = f"{database}, {size:,}"
         found.append((f"lookup ≥ 70% of the floor ({where})", f"{floor:.0%}", floor >= 0.7))
         if database == "postgres":
-            found.append((f"lookup ≥ 5x naive ({where})", f"{naive:.2f}x", naive >= 5))
+            # The floor's own ratio to naive bounds what any implementation could reach here.
+            bound = rows["floor"]["rps"] / rows["naive"]["rps"]
+            measured = f"{naive:.2f}x (floor: {bound:.2f}x)"
+            found.append((f"lookup ≥ 5x naive ({where})", measured, naive >= 5))
     for database, size, name in http:
         if name == "history, deep page" and size >= 1_000_000:
             first = http[database, size, "history, first page"]["app"]["p50"]
@@ -379,7 +386,9 @@ def targets(bench: Bench, cold: dict | None) -> list[tuple]:
             found.append(("push server time < 1 s (postgres)", f"{server:.2f} s", server < 1))
     if cold:
         ratio = cold["import api.index + GET /health"] / cold["import flask"]
-        found.append(("cold start ≤ 2.5x import flask", f"{ratio:.2f}x", ratio <= 2.5))
+        libraries = cold[cold_start.LIBRARIES] / cold["import flask"]
+        measured = f"{ratio:.2f}x (libraries alone: {libraries:.2f}x)"
+        found.append(("cold start ≤ 2.5x import flask", measured, ratio <= 2.5))
     for database, _size, first, last in bench.memory:
         growth = last / first - 1
         found.append((f"memory growth 1k→20k ≤ 10% ({database})", f"{growth:+.1%}", growth <= 0.1))
@@ -449,6 +458,8 @@ def parse_args():
 
 
 def main() -> None:
+    # Stopped by a signal, still stop the servers: the `with` blocks unwind on SystemExit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parse_args()
     command = shlex.join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
