@@ -13,7 +13,7 @@ Then: 1,000 products pushed in one request against one request each; the
 server's memory after 1k and 20k mixed requests; cold start; the photo pipeline.
 
 --quick: one round of 2 s per figure and the 100k catalogue only (a few minutes).
-The full run (3 rounds of 5 s, 100k and 1M) takes about half an hour, plus
+The full run (3 rounds of 5 s, 100k and 1M) takes about 20 minutes, plus
 seeding the first time.
 """
 
