@@ -72,6 +72,18 @@ def timed(function, data: bytes) -> float:
     return time.perf_counter() - start
 
 
+def measure(data: bytes, runs: int) -> tuple[float, float]:
+    """Return the median seconds of the baseline and of `process` on `data`, runs alternating."""
+    samples = {baseline: [], pipeline: []}
+    for function in samples:  # warm up: imports, plugin registration, caches
+        function(data)
+    for _ in range(runs):
+        for function, values in samples.items():
+            values.append(timed(function, data))
+    base, ours = (statistics.median(values) for values in samples.values())
+    return base, ours
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -81,13 +93,7 @@ def main() -> None:
     print(f"{'upload':24} {'baseline':>9} {'process':>9} {'ratio':>6}   ({args.runs} runs each)")
     for fmt in ("JPEG", "HEIC"):
         data = phone_photo(fmt)
-        samples = {baseline: [], pipeline: []}
-        for function in samples:  # warm up: imports, plugin registration, caches
-            function(data)
-        for _ in range(args.runs):
-            for function, values in samples.items():
-                values.append(timed(function, data))
-        base, ours = (statistics.median(values) for values in samples.values())
+        base, ours = measure(data, args.runs)
         name = f"{fmt} {len(data) / 1e6:.1f} MB"
         print(f"{name:24} {base * 1000:7.0f}ms {ours * 1000:7.0f}ms {ours / base:5.2f}x")
 

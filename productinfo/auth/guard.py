@@ -15,12 +15,25 @@ demoted, disabled or signed-out user loses access on the very next request.
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from productinfo.auth.models import sessions, users
 from productinfo.db import connection, utcnow
 from productinfo.errors import Forbidden, Unauthorized
 from productinfo.security import tokens
+
+# Built once: SQLAlchemy then reuses its cache key and compiled form on every request.
+_SESSION = (
+    select(
+        users.c.role,
+        users.c.approved_at,
+        users.c.disabled_at,
+        sessions.c.revoked_at,
+        sessions.c.expires_at,
+    )
+    .select_from(sessions.join(users))
+    .where(sessions.c.id == bindparam("session_id"), sessions.c.user_id == bindparam("user_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -58,21 +71,7 @@ def authenticate() -> CurrentUser:
     if scheme.lower() != "bearer" or not token.strip():
         raise tokens.invalid_token()
     user_id, session_id = tokens.decode_access(token.strip(), key=current_app.config["SECRET_KEY"])
-    row = (
-        connection()
-        .execute(
-            select(
-                users.c.role,
-                users.c.approved_at,
-                users.c.disabled_at,
-                sessions.c.revoked_at,
-                sessions.c.expires_at,
-            )
-            .select_from(sessions.join(users))
-            .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-        )
-        .first()
-    )
+    row = connection().execute(_SESSION, {"session_id": session_id, "user_id": user_id}).first()
     if row is None:
         raise tokens.invalid_token()
     if row.disabled_at is not None:

@@ -1,7 +1,7 @@
 """Rules and queries of products: add, look up by barcode, browse, search, correct, delete."""
 
 from flask import current_app
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import RowMapping
 
@@ -42,6 +42,10 @@ def _query():
         )
         .where(LIVE)
     )
+
+
+# Built once, so that SQLAlchemy reuses its cache key instead of hashing a new join each call.
+_BY_BARCODE = _query().where(products.c.barcode_key == bindparam("barcode_key"))
 
 
 def shape(row: RowMapping) -> dict:
@@ -98,11 +102,7 @@ def read_barcode(raw: str, *, field: str = "barcode") -> tuple[str, str | None]:
 def get_by_barcode(conn: Connection, raw: str) -> dict:
     """Return the live product of a barcode, in any printed form of the same GTIN."""
     code, _ = read_barcode(raw)
-    row = (
-        conn.execute(_query().where(products.c.barcode_key == barcodes.key(code)))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_BY_BARCODE, {"barcode_key": barcodes.key(code)}).mappings().first()
     if row is None:
         raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
     return with_photos(conn, [row])[0]
@@ -203,9 +203,8 @@ def add_many(conn: Connection, items, *, user_id: int, prefix: str = "products")
     _check_references(conn, items, prefix)
 
     now = utcnow()
-    created = []
-    for index, (item, (code, key, warning)) in enumerate(zip(items, codes, strict=True)):
-        values = new_row(
+    rows = [
+        new_row(
             name=item.name,
             code=code,
             category_id=item.category_id,
@@ -213,13 +212,20 @@ def add_many(conn: Connection, items, *, user_id: int, prefix: str = "products")
             user_id=user_id,
             now=now,
         )
-        insert = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
-        product_id = conn.execute(insert.values(values).returning(products.c.id)).scalar()
-        if product_id is None:
+        for item, (code, _, _) in zip(items, codes, strict=True)
+    ]
+    # One statement for the whole batch; a barcode some live product has already is
+    # skipped, and then refused below, which rolls back the request.
+    statement = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
+    returning = statement.values(rows).returning(products.c.barcode_key, products.c.id)
+    inserted = dict(conn.execute(returning).all())
+    for index, (_, key, _) in enumerate(codes):
+        if key not in inserted:
             raise _taken(conn, key, field=field(index, "barcode"))
-        activity.record(conn, user_id, "product_added", product_id=product_id)
-        created.append((get(conn, product_id), warning))
-    return created
+    ids = [inserted[key] for _, key, _ in codes]
+    activity.record_many(conn, user_id, "product_added", [{"product_id": i} for i in ids])
+    found = {product["id"]: product for product in get_many(conn, ids)}
+    return [(found[i], warning) for i, (_, _, warning) in zip(ids, codes, strict=True)]
 
 
 def _editable(conn: Connection, product_id: int, *, user_id: int, is_admin: bool) -> None:

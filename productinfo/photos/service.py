@@ -11,7 +11,7 @@ import logging
 import threading
 
 from flask import current_app
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import RowMapping
 
@@ -42,17 +42,19 @@ def _shape(row: RowMapping, urls: dict[str, str]) -> dict:
     }
 
 
+# Built once, so that SQLAlchemy reuses its cache key; the list is expanded on each call.
+_OF_PRODUCTS = (
+    select(photos)
+    .where(photos.c.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(photos.c.id)
+)
+
+
 def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict]]:
     """Return the photos of each product, oldest first, with URLs signed in one batch."""
     if not product_ids:
         return {}
-    rows = (
-        conn.execute(
-            select(photos).where(photos.c.product_id.in_(product_ids)).order_by(photos.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    rows = conn.execute(_OF_PRODUCTS, {"product_ids": product_ids}).mappings().all()
     if not rows:
         return {}
     urls = get_storage().urls([key for row in rows for key in (row["key"], row["thumbnail_key"])])

@@ -6,8 +6,10 @@ Opaque tokens carry 256 random bits and are stored only as their SHA-256.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
+import time
 
 from productinfo.errors import Unauthorized
 
@@ -48,6 +50,21 @@ def encode_access(
 
 def decode_access(token: str, *, key: str) -> tuple[int, int]:
     """Check an access token and return (user id, session id); raise Unauthorized otherwise."""
+    user_id, session_id, expires = _verify_access(token, key)
+    # A token is verified once (below), but its expiry is checked on every request.
+    if expires <= time.time():
+        raise _expired()
+    return user_id, session_id
+
+
+@functools.lru_cache(maxsize=1024)
+def _verify_access(token: str, key: str) -> tuple[int, int, int]:
+    """Check a token's signature and claims; return (user id, session id, expiry).
+
+    A token's bytes never change, so its verification holds until it expires:
+    remembering it spares the signature check on each request of a session.
+    Failures raise, and are never remembered.
+    """
     import jwt
 
     try:
@@ -60,14 +77,16 @@ def decode_access(token: str, *, key: str) -> tuple[int, int]:
             options={"require": ["exp", "iat", "iss", "aud", "sub", "sid", "typ"]},
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized(
-            "The access token has expired; refresh it.", code="token_expired"
-        ) from None
+        raise _expired() from None
     except jwt.InvalidTokenError:
         raise invalid_token() from None
     if claims["typ"] != ACCESS or not isinstance(claims["sid"], int) or not claims["sub"].isdigit():
         raise invalid_token()
-    return int(claims["sub"]), claims["sid"]
+    return int(claims["sub"]), claims["sid"], int(claims["exp"])
+
+
+def _expired() -> Unauthorized:
+    return Unauthorized("The access token has expired; refresh it.", code="token_expired")
 
 
 def invalid_token() -> Unauthorized:
