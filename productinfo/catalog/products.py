@@ -10,7 +10,7 @@ from productinfo.auth.models import users
 from productinfo.catalog import barcodes
 from productinfo.catalog.models import categories, companies, products
 from productinfo.catalog.service import clean_name, name_key
-from productinfo.db import insert_ignoring_conflicts, utcnow
+from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
 from productinfo.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from productinfo.pagination import keyset, split_page
 from productinfo.photos import service as photos
@@ -80,7 +80,7 @@ def get_many(conn: Connection, product_ids: list[int]) -> list[dict]:
     """Return the live products among these ids, with their photos, in id order."""
     if not product_ids:
         return []
-    query = _query().where(products.c.id.in_(product_ids)).order_by(products.c.id)
+    query = _query().where(one_of(conn, products.c.id, product_ids)).order_by(products.c.id)
     return with_photos(conn, conn.execute(query).mappings().all())
 
 
@@ -120,7 +120,7 @@ def missing_references(conn: Connection, refs: dict) -> dict:
     ):
         wanted = {ids[position] for ids in refs.values() if ids[position] is not None}
         found[column] = set(
-            conn.execute(select(table.c.id).where(table.c.id.in_(wanted))).scalars()
+            conn.execute(select(table.c.id).where(one_of(conn, table.c.id, wanted))).scalars()
         )
     missing = {}
     for key, ids in refs.items():
@@ -214,11 +214,13 @@ def add_many(conn: Connection, items, *, user_id: int, prefix: str = "products")
         )
         for item, (code, _, _) in zip(items, codes, strict=True)
     ]
-    # One statement for the whole batch; a barcode some live product has already is
-    # skipped, and then refused below, which rolls back the request.
+    # The whole batch at once (SQLAlchemy sends it in a few multi-row statements); a
+    # barcode some live product has already is skipped, then refused below, which
+    # rolls back the request.
     statement = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
-    returning = statement.values(rows).returning(products.c.barcode_key, products.c.id)
-    inserted = dict(conn.execute(returning).all())
+    inserted = dict(
+        conn.execute(statement.returning(products.c.barcode_key, products.c.id), rows).all()
+    )
     for index, (_, key, _) in enumerate(codes):
         if key not in inserted:
             raise _taken(conn, key, field=field(index, "barcode"))

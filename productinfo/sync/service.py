@@ -25,7 +25,7 @@ from productinfo.auth import activity
 from productinfo.catalog import products as product_service
 from productinfo.catalog.models import categories, companies, products
 from productinfo.catalog.service import clean_name, name_key
-from productinfo.db import insert_ignoring_conflicts, utcnow
+from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
 from productinfo.errors import ApiError, NotFound, ValidationFailed, field_path, problem
 from productinfo.fields import MAX_ID
 from productinfo.pagination import pack, unpack
@@ -49,7 +49,7 @@ def mapped(conn: Connection, scope: dict, kind: str, local_ids) -> dict[str, int
         m.user_id == scope["user_id"],
         m.device_id == scope["device_id"],
         m.kind == kind,
-        m.local_id.in_(local_ids),
+        one_of(conn, m.local_id, local_ids),
     )
     return dict(conn.execute(query).all())
 
@@ -69,9 +69,9 @@ def remember(conn: Connection, scope: dict, kind: str, pairs: dict[str, int]) ->
     statement = insert_ignoring_conflicts(
         conn, sync_mappings, "user_id", "device_id", "kind", "local_id"
     )
-    stored_now = set(
-        conn.execute(statement.values(rows).returning(sync_mappings.c.local_id)).scalars()
-    )
+    stored_now = set(conn.execute(statement.returning(sync_mappings.c.local_id), rows).scalars())
+    if len(stored_now) == len(pairs):
+        return dict(pairs), stored_now
     return mapped(conn, scope, kind, pairs), stored_now
 
 
@@ -197,11 +197,13 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
             }
             for key, index in first.items()
         ]
-        statement = insert_ignoring_conflicts(conn, companies, "name_key").values(rows)
-        created_keys = set(conn.execute(statement.returning(companies.c.name_key)).scalars())
+        statement = insert_ignoring_conflicts(conn, companies, "name_key")
+        created_keys = set(conn.execute(statement.returning(companies.c.name_key), rows).scalars())
     ids = dict(
         conn.execute(
-            select(companies.c.name_key, companies.c.id).where(companies.c.name_key.in_(first))
+            select(companies.c.name_key, companies.c.id).where(
+                one_of(conn, companies.c.name_key, first)
+            )
         ).all()
     )
     stored, stored_now = remember(
@@ -267,7 +269,7 @@ def push_products(
             conn, products, "barcode_key", where=product_service.LIVE
         )
         inserted = conn.execute(
-            statement.values(new).returning(products.c.id, products.c.barcode_key)
+            statement.returning(products.c.id, products.c.barcode_key), new
         ).all()
         created_ids = {product_id: first[key] for product_id, key in inserted}
         ids.update(_live_products(conn, set(first) - set(ids)))
@@ -332,7 +334,7 @@ def _live_products(conn: Connection, keys) -> dict[str, int]:
     if not keys:
         return {}
     query = select(products.c.barcode_key, products.c.id).where(
-        products.c.barcode_key.in_(keys), product_service.LIVE
+        one_of(conn, products.c.barcode_key, keys), product_service.LIVE
     )
     return dict(conn.execute(query).all())
 
@@ -513,6 +515,7 @@ def _load(conn: Connection, kind: str, ids: list[int]) -> dict:
         }
     table = PULLED[kind]
     by_id = {
-        row["id"]: row for row in conn.execute(select(table).where(table.c.id.in_(ids))).mappings()
+        row["id"]: row
+        for row in conn.execute(select(table).where(one_of(conn, table.c.id, ids))).mappings()
     }
     return {"changed": [by_id[i] for i in ids], "deleted": []}
