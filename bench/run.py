@@ -184,15 +184,16 @@ def _median(summaries: list[dict]) -> dict:
 
 
 def _new_products(start: int, tag: str) -> tuple[list, list]:
-    """Make new companies (local ids 1..N) and products naming them by local id."""
+    """Make a device's offline records: companies (local ids 1..N), products naming them."""
     run = uuid.uuid4().hex[:6]
     companies = [{"id": k, "name": f"Bench {tag} {run} {k}"} for k in range(1, BATCH_COMPANIES + 1)]
     products = [
         {
+            "local_id": start + i,
             "name": f"Bench product {start + i}",
             "barcode": seed.barcode(start + i, prefix="201"),
             "category_id": 1 + i % seed.CATEGORIES,
-            "company_id": 1 + i % BATCH_COMPANIES,  # a local id until the mapping comes back
+            "company_local_id": 1 + i % BATCH_COMPANIES,
         }
         for i in range(BATCH_PRODUCTS)
     ]
@@ -207,26 +208,24 @@ def _expect_ok(response) -> dict:
 
 
 def _push_batch(client, companies, products) -> float:
-    """Send the companies in one request, then the products in one; return the seconds."""
-    first = client.post("/companies.add", {"companies": companies})
-    mapping = _expect_ok(first)["mapping"]
-    mapped = [{**p, "company_id": mapping[str(p["company_id"])]} for p in products]
-    second = client.post("/products.add", {"products": mapped})
+    """Push the companies in one request, then the products in one; return the seconds."""
+    device = str(uuid.uuid4())
+    first = client.post("/companies.add", {"device_id": device, "companies": companies})
+    _expect_ok(first)
+    second = client.post("/products.add", {"device_id": device, "products": products})
     _expect_ok(second)
     return first[2] + second[2]
 
 
 def _push_one_by_one(client, companies, products) -> float:
-    """Send each company and each product in a request of its own; return the seconds."""
-    elapsed, mapping = 0.0, {}
+    """Push each company and each product in a request of its own; return the seconds."""
+    device, elapsed = str(uuid.uuid4()), 0.0
     for company in companies:
-        response = client.post("/companies.add", {"companies": [company]})
-        mapping.update(_expect_ok(response)["mapping"])
+        response = client.post("/companies.add", {"device_id": device, "companies": [company]})
+        _expect_ok(response)
         elapsed += response[2]
     for product in products:
-        response = client.post(
-            "/products.add", {**product, "company_id": mapping[str(product["company_id"])]}
-        )
+        response = client.post("/products.add", {"device_id": device, **product})
         _expect_ok(response)
         elapsed += response[2]
     return elapsed

@@ -14,6 +14,7 @@ from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
 from productinfo.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from productinfo.pagination import keyset, split_page
 from productinfo.photos import service as photos
+from productinfo.photos.models import photos as photo_table
 
 LIVE = products.c.deleted_at.is_(None)
 
@@ -44,8 +45,24 @@ def _query():
     )
 
 
-# Built once, so that SQLAlchemy reuses its cache key instead of hashing a new join each call.
-_BY_BARCODE = _query().where(products.c.barcode_key == bindparam("barcode_key"))
+# One product with its photos, one row per photo, in one round trip. Built once, so that
+# SQLAlchemy reuses its cache key instead of hashing a new join each call.
+_ONE = (
+    _query()
+    .add_columns(*photos.joined_columns())
+    .outerjoin(photo_table, photo_table.c.product_id == products.c.id)
+    .order_by(photo_table.c.id)
+)
+_BY_ID = _ONE.where(products.c.id == bindparam("product_id"))
+_BY_BARCODE = _ONE.where(products.c.barcode_key == bindparam("barcode_key"))
+
+
+def _one(conn: Connection, query, params: dict) -> dict | None:
+    """Return the product a query finds, with its photos, or None."""
+    rows = conn.execute(query, params).mappings().all()
+    if not rows:
+        return None
+    return {**shape(rows[0]), "photos": photos.from_joined(rows)}
 
 
 def shape(row: RowMapping) -> dict:
@@ -70,10 +87,10 @@ def with_photos(conn: Connection, rows) -> list[dict]:
 
 def get(conn: Connection, product_id: int) -> dict:
     """Return a live product, with its photos, or raise NotFound."""
-    row = conn.execute(_query().where(products.c.id == product_id)).mappings().first()
-    if row is None:
+    product = _one(conn, _BY_ID, {"product_id": product_id})
+    if product is None:
         raise NotFound(f"There is no product {product_id}.", code="product_not_found")
-    return with_photos(conn, [row])[0]
+    return product
 
 
 def get_many(conn: Connection, product_ids: list[int]) -> list[dict]:
@@ -102,10 +119,10 @@ def read_barcode(raw: str, *, field: str = "barcode") -> tuple[str, str | None]:
 def get_by_barcode(conn: Connection, raw: str) -> dict:
     """Return the live product of a barcode, in any printed form of the same GTIN."""
     code, _ = read_barcode(raw)
-    row = conn.execute(_BY_BARCODE, {"barcode_key": barcodes.key(code)}).mappings().first()
-    if row is None:
+    product = _one(conn, _BY_BARCODE, {"barcode_key": barcodes.key(code)})
+    if product is None:
         raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
-    return with_photos(conn, [row])[0]
+    return product
 
 
 def missing_references(conn: Connection, refs: dict) -> dict:

@@ -50,6 +50,27 @@ _OF_PRODUCTS = (
 )
 
 
+PREFIX = "photo_"
+
+
+def joined_columns() -> list:
+    """Return the columns a query joining photos selects, named `photo_<column>`."""
+    return [column.label(PREFIX + column.name) for column in photos.c if column.name != "sha256"]
+
+
+def from_joined(rows) -> list[dict]:
+    """Shape the photos of rows selected with `joined_columns`, URLs signed in one batch."""
+    found = [
+        {name.removeprefix(PREFIX): value for name, value in row.items() if name.startswith(PREFIX)}
+        for row in rows
+        if row[PREFIX + "id"] is not None
+    ]
+    if not found:
+        return []
+    urls = get_storage().urls([key for row in found for key in (row["key"], row["thumbnail_key"])])
+    return [_shape(row, urls) for row in found]
+
+
 def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict]]:
     """Return the photos of each product, oldest first, with URLs signed in one batch."""
     if not product_ids:
