@@ -26,6 +26,21 @@ def test_history_is_newest_first_and_paginated(staff, auth):
     assert [event["kind"] for event in only] == ["login"]
 
 
+@pytest.mark.parametrize("sync", [{}, {"device_id": "3f2b6c1e-8d4a-4f7e-9b0a-2c5d7e9f1a3b"}])
+def test_history_credits_only_the_companies_a_request_created(staff, sync):
+    assert_ok(staff.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]}))
+    added = staff.post(
+        "/companies.add",
+        json={"companies": [{"id": 2, "name": " IFRI "}, {"id": 3, "name": "Candia"}], **sync},
+    )
+    mapping = assert_ok(added)["mapping"]
+    candia = mapping.get("companies", mapping)["3"]
+    events = assert_ok(staff.get("/users.history?kind=companies_added"))
+    assert [event["details"]["company_ids"] for event in events][0] == [candia]
+    assert_ok(staff.post("/companies.add", json={"companies": [{"id": 4, "name": "candia"}]}))
+    assert assert_ok(staff.get("/users.history?kind=companies_added")) == events
+
+
 def test_history_is_private(staff, auth):
     other = auth.client()
     assert_ok(other.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]}))

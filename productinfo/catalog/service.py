@@ -4,7 +4,7 @@ from sqlalchemy import Connection, Table, select, update
 
 from productinfo.auth import activity
 from productinfo.catalog.models import categories, companies
-from productinfo.db import insert_ignoring_conflicts, utcnow
+from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
 from productinfo.errors import Conflict, NotFound, ValidationFailed
 from productinfo.pagination import keyset, split_page
 
@@ -118,18 +118,37 @@ def add_companies(conn: Connection, items, *, user_id: int | None = None) -> dic
     if not items:
         return {}
 
+    ids, _ = store_companies(conn, [item.name for item in items], user_id=user_id)
+    return {str(item.id): ids[name_key(item.name)] for item in items}
+
+
+def store_companies(
+    conn: Connection, names, *, user_id: int | None
+) -> tuple[dict[str, int], set[str]]:
+    """Insert the names not stored yet; return the id of each name's key, and the keys
+    this call created.
+
+    The user's history records only the companies this call created.
+    """
     now = utcnow()
-    names = {name_key(item.name): clean_name(item.name) for item in items}
+    first: dict[str, str] = {}  # name key -> the first spelling of that name
+    for name in names:
+        first.setdefault(name_key(name), clean_name(name))
     rows = [
         {"name": name, "name_key": key, "created_at": now, "updated_at": now}
-        for key, name in names.items()
+        for key, name in first.items()
     ]
-    conn.execute(insert_ignoring_conflicts(conn, companies, "name_key"), rows)
+    statement = insert_ignoring_conflicts(conn, companies, "name_key")
+    created = set(conn.execute(statement.returning(companies.c.name_key), rows).scalars())
     ids = dict(
         conn.execute(
-            select(companies.c.name_key, companies.c.id).where(companies.c.name_key.in_(names))
+            select(companies.c.name_key, companies.c.id).where(
+                one_of(conn, companies.c.name_key, first)
+            )
         ).all()
     )
-    if user_id is not None:
-        activity.record(conn, user_id, "companies_added", company_ids=sorted(set(ids.values())))
-    return {str(item.id): ids[name_key(item.name)] for item in items}
+    if created and user_id is not None:
+        activity.record(
+            conn, user_id, "companies_added", company_ids=sorted(ids[key] for key in created)
+        )
+    return ids, created

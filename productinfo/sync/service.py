@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, select, text, tuple_, union_all
 from productinfo.auth import activity
 from productinfo.catalog import products as product_service
 from productinfo.catalog.models import categories, companies, products
-from productinfo.catalog.service import clean_name, name_key
+from productinfo.catalog.service import name_key, store_companies
 from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
 from productinfo.errors import ApiError, NotFound, ValidationFailed, field_path, problem
 from productinfo.fields import MAX_ID
@@ -185,27 +185,10 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
     first = {}  # name key -> index of the first record with that name
     for index, item in todo.items():
         first.setdefault(name_key(item.name), index)
-    created_keys = set()
+    ids, created_keys = {}, set()
     if first:
-        now = utcnow()
-        rows = [
-            {
-                "name": clean_name(todo[index].name),
-                "name_key": key,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for key, index in first.items()
-        ]
-        statement = insert_ignoring_conflicts(conn, companies, "name_key")
-        created_keys = set(conn.execute(statement.returning(companies.c.name_key), rows).scalars())
-    ids = dict(
-        conn.execute(
-            select(companies.c.name_key, companies.c.id).where(
-                one_of(conn, companies.c.name_key, first)
-            )
-        ).all()
-    )
+        names = [todo[index].name for index in first.values()]
+        ids, created_keys = store_companies(conn, names, user_id=user_id)
     stored, stored_now = remember(
         conn, scope, "company", {item.id: ids[name_key(item.name)] for item in todo.values()}
     )
@@ -221,10 +204,6 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
         stored_now=stored_now,
         created=created,
     )
-    if created_keys:
-        activity.record(
-            conn, user_id, "companies_added", company_ids=sorted(ids[key] for key in created_keys)
-        )
     return _answer("company", results, repeats, len(items))
 
 
