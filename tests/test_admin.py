@@ -1,7 +1,12 @@
 """Roles, approval, disabling and the admin-only endpoints."""
 
-import pytest
+import threading
+import time
 
+import pytest
+from sqlalchemy import text
+
+from productinfo.auth import service
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
 
 ADMIN_ENDPOINTS = [
@@ -47,6 +52,36 @@ def test_role_change_takes_effect_on_the_next_request(admin, staff):
 def test_the_last_admin_cannot_step_down(admin):
     body = {"user_id": admin.user["id"], "role": "staff"}
     assert_error(admin.post("/users.setRole", json=body), 409, "last_admin")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_admins_disabling_each_other_at_once_leave_one(app, admin, auth, fetch):
+    other = auth.client("admin", email="other-admin@example.com")
+    answers = []
+    with app.extensions["db"].engine.connect() as conn:
+        # The admin's request, caught before its commit...
+        service.set_disabled(
+            conn, admin_id=admin.user["id"], user_id=other.user["id"], disabled=True
+        )
+        # ...while the other admin's request disables the first one.
+        body = {"user_id": admin.user["id"]}
+        thread = threading.Thread(
+            target=lambda: answers.append(other.post("/users.disable", json=body))
+        )
+        thread.start()
+        waiting = 0
+        for _ in range(100):
+            waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+            if waiting:
+                break
+            time.sleep(0.05)
+        conn.commit()
+    thread.join()
+    assert waiting, "the second request did not wait for the first"
+    assert_error(answers[0], 409, "last_admin")
+    assert fetch("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL") == [
+        {"id": admin.user["id"]}
+    ]
 
 
 def test_a_disabled_admin_can_be_demoted(admin, auth):

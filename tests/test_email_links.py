@@ -125,6 +125,22 @@ def test_a_verification_token_cannot_reset_a_password(client, auth, mailbox):
     assert_error(response, 422, "link_invalid")
 
 
+def test_links_in_a_mailbox_the_account_gave_up_stop_working(client, auth, mailbox):
+    user = auth.signup(email="ana@example.com")
+    assert_ok(client.post("/users.forgetpass", json={"email": "ana@example.com"}))
+    verify, reset = mailbox.links("ana@example.com")
+    change = {"email": "ana.b@example.com", "current_password": PASSWORD}
+    headers = {"Authorization": f"Bearer {user['access_token']}"}
+    assert_ok(client.post("/users.update", json=change, headers=headers))
+
+    stale = {"token": token_of(reset), "password": NEW_PASSWORD}
+    assert_error(client.post("/users.resetpass", json=stale), 422, "link_invalid")
+    stale = {"token": token_of(verify)}
+    assert_error(client.post("/users.signup.verify", json=stale), 422, "link_invalid")
+    login = {"email": "ana.b@example.com", "password": PASSWORD}
+    assert_ok(client.post("/users.login", json=login))
+
+
 def test_mails_are_capped_per_account_alike_for_unknown_accounts(client, auth, mailbox):
     auth.signup(email="ana@example.com")
     for email in ("ana@example.com", "nobody@example.com"):

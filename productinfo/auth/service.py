@@ -378,6 +378,17 @@ def _spend_email_token(conn: Connection, token: str, purpose: str, *, now) -> Ro
     return row
 
 
+def _owner_of_link(conn: Connection, token_row: RowMapping) -> RowMapping:
+    """Return the account an emailed link belongs to, if it still uses the address the
+    link was mailed to: a link in a mailbox the account gave up must not work."""
+    user = get_user(conn, token_row["user_id"])
+    if user["email"] != token_row["email"]:
+        raise ValidationFailed.field(
+            "token", "This link was for an address the account no longer uses.", code="link_invalid"
+        )
+    return user
+
+
 def resend_verification(conn: Connection, *, user_id: int, address: str) -> emails.Email:
     """Issue a new verification link for the user's current address."""
     user = get_user(conn, user_id)
@@ -394,11 +405,7 @@ def verify_email(conn: Connection, *, token: str) -> RowMapping:
     """Mark an address verified with the token mailed to it."""
     now = utcnow()
     row = _spend_email_token(conn, token, VERIFY_EMAIL, now=now)
-    user = get_user(conn, row["user_id"])
-    if user["email"] != row["email"]:
-        raise ValidationFailed.field(
-            "token", "This link was for an address the account no longer uses.", code="link_invalid"
-        )
+    user = _owner_of_link(conn, row)
     if user["email_verified_at"] is None:
         conn.execute(
             update(users)
@@ -425,10 +432,10 @@ def reset_password(conn: Connection, *, token: str, password: str) -> None:
     """Set a new password with an emailed token and end every session of the account."""
     now = utcnow()
     row = _spend_email_token(conn, token, RESET_PASSWORD, now=now)
-    user = get_user(conn, row["user_id"])
+    user = _owner_of_link(conn, row)
     _check_new_password(password, email=user["email"], name=user["name"])
     values = {"password_hash": _hash(password), "updated_at": now}
-    if user["email"] == row["email"] and user["email_verified_at"] is None:
+    if user["email_verified_at"] is None:
         values["email_verified_at"] = now  # the link reached that mailbox
     conn.execute(update(users).where(users.c.id == user["id"]).values(**values))
     # Other reset links of this account are spent too.
@@ -470,20 +477,25 @@ def set_role(conn: Connection, *, admin_id: int, user_id: int, role: str) -> Row
     if user["role"] == role:
         return user
     if user["role"] == "admin" and user["disabled_at"] is None:
-        # Locking the active admins makes two admins demoting each other at once wait
-        # for one another, so that one of them stays.
-        active = conn.execute(
-            select(users.c.id)
-            .where(users.c.role == "admin", users.c.disabled_at.is_(None))
-            .with_for_update()
-        ).all()
-        if len(active) <= 1:
-            raise Conflict(
-                "This is the last admin. Make someone else admin first.", code="last_admin"
-            )
+        _keep_an_admin(conn)
     conn.execute(update(users).where(users.c.id == user_id).values(role=role, updated_at=utcnow()))
     activity.record(conn, user_id, "role_changed", actor_id=admin_id, role=role)
     return get_user(conn, user_id)
+
+
+def _keep_an_admin(conn: Connection) -> None:
+    """Refuse to take away the last active admin.
+
+    Locking the active admins makes two admins demoting or disabling each other at
+    once wait for one another, so that one of them stays.
+    """
+    active = conn.execute(
+        select(users.c.id)
+        .where(users.c.role == "admin", users.c.disabled_at.is_(None))
+        .with_for_update()
+    ).all()
+    if len(active) <= 1:
+        raise Conflict("This is the last admin. Make someone else admin first.", code="last_admin")
 
 
 def set_disabled(conn: Connection, *, admin_id: int, user_id: int, disabled: bool) -> RowMapping:
@@ -493,6 +505,8 @@ def set_disabled(conn: Connection, *, admin_id: int, user_id: int, disabled: boo
         raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
     now = utcnow()
     if disabled and user["disabled_at"] is None:
+        if user["role"] == "admin":
+            _keep_an_admin(conn)
         conn.execute(
             update(users).where(users.c.id == user_id).values(disabled_at=now, updated_at=now)
         )
