@@ -93,13 +93,13 @@ def finalize(config: dict, instance_path: str) -> None:
             "No database is configured. Set DATABASE_URL (or POSTGRES_URL) to the Supabase "
             "pooler URL; Vercel's filesystem is read-only and a SQLite file would be lost."
         )
+    elif production and not config["DATABASE_URL"]:
+        problems.append("APP_ENV=production needs DATABASE_URL.")
     if config["ON_VERCEL"] and config["STORAGE_BACKEND"] == "local":
         problems.append(
             "No photo storage is configured. Set STORAGE_BACKEND=supabase with SUPABASE_URL, "
             "SUPABASE_SERVICE_ROLE_KEY and SUPABASE_BUCKET; a local folder would be lost."
         )
-    if production and not config["DATABASE_URL"]:
-        problems.append("APP_ENV=production needs DATABASE_URL.")
     problems += _account_problems(config, production)
     problems += _photo_problems(config)
     if config["BARCODE_CHECKSUM"] not in ("strict", "warn", "off"):

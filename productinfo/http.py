@@ -171,15 +171,24 @@ def read_body(schema) -> dict:
 
 def _read_form(schema) -> dict:
     data = request.form.to_dict()
-    for model in models_of(schema):
-        for name, field_info in model.model_fields.items():
-            key = field_info.alias or name
-            if isinstance(data.get(key), str) and _is_structured(field_info.annotation):
-                try:
-                    data[key] = json.loads(data[key])
-                except ValueError:
-                    raise ValidationFailed.field(key, "must be a JSON string") from None
+    for key in _structured_fields(schema):
+        if isinstance(data.get(key), str):
+            try:
+                data[key] = json.loads(data[key])
+            except ValueError:
+                raise ValidationFailed.field(key, "must be a JSON string") from None
     return data
+
+
+@functools.cache
+def _structured_fields(schema) -> tuple[str, ...]:
+    """Name the fields of a body schema that a form carries as JSON strings."""
+    return tuple(
+        field_info.alias or name
+        for model in models_of(schema)
+        for name, field_info in model.model_fields.items()
+        if _is_structured(field_info.annotation)
+    )
 
 
 def _is_structured(annotation) -> bool:

@@ -36,10 +36,10 @@ def build(app: Flask) -> dict:
     components = {"Error": ERROR_SCHEMA}
     paths: dict = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        spec = getattr(app.view_functions[rule.endpoint], "spec", None)
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "spec", None)
         if spec is None:
             continue
-        view = app.view_functions[rule.endpoint]
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         paths.setdefault(path, {})[spec.method.lower()] = _operation(rule, view, spec, components)
     return {

@@ -2,7 +2,6 @@
 
 import click
 from flask.cli import with_appcontext
-from pydantic import ValidationError
 
 from productinfo.auth import service
 from productinfo.auth.schemas import normalize_email
@@ -22,7 +21,7 @@ def create_admin_command(email: str, password: str | None):
     """Create an admin account for EMAIL, or make the existing account an admin."""
     try:
         email = normalize_email(email)
-    except (ValueError, ValidationError) as error:
+    except ValueError as error:  # pydantic's ValidationError is one too
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     with get_engine().connect() as conn:
         existing = service.find_by_email(conn, email)

@@ -75,13 +75,23 @@ def authenticate() -> CurrentUser:
     if row is None:
         raise tokens.invalid_token()
     if row.disabled_at is not None:
-        raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-    if row.revoked_at is not None:
-        raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
-    if row.expires_at <= utcnow():
-        raise Unauthorized("This session has expired. Sign in again.", code="session_expired")
+        raise account_disabled()
+    check_session(row.revoked_at, row.expires_at, now=utcnow())
     g.current_user = CurrentUser(user_id, row.role, session_id, row.approved_at is not None)
     return g.current_user
+
+
+def account_disabled() -> Forbidden:
+    """Build the error for a caller whose account an admin disabled."""
+    return Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
+
+
+def check_session(revoked_at, expires_at, *, now) -> None:
+    """Raise Unauthorized if a session was ended or has run out."""
+    if revoked_at is not None:
+        raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
+    if expires_at <= now:
+        raise Unauthorized("This session has expired. Sign in again.", code="session_expired")
 
 
 def current_user() -> CurrentUser:

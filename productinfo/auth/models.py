@@ -4,8 +4,6 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer
 
 from productinfo.db import UTCDateTime, metadata
 
-ROLES = ("staff", "admin")
-
 users = Table(
     "users",
     metadata,

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from productinfo.auth import activity, emails
+from productinfo.auth.guard import account_disabled, check_session
 from productinfo.auth.models import email_tokens, refresh_tokens, sessions, users
 from productinfo.db import insert_ignoring_conflicts, utcnow
 from productinfo.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -121,18 +122,17 @@ def signup(conn: Connection, *, email: str, password: str, name: str | None):
 def login(conn: Connection, *, email: str, password: str, address: str):
     """Check the credentials and start a session; return (user, tokens)."""
     now = utcnow()
-    for limit, key in _login_keys(email, address):
-        throttle.check(conn, limit, key, now=now)
+    counters = _login_keys(email, address)
+    throttle.check(conn, counters, now=now)
     user = find_by_email(conn, email)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(password, user["password_hash"] if user else None, rounds=rounds):
-        for limit, key in _login_keys(email, address):
-            throttle.record(conn, limit, key, now=now)
+        throttle.record(conn, counters, now=now)
         conn.commit()  # the failure must count although the request fails
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if user["disabled_at"] is not None:
-        raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-    throttle.clear(conn, *_login_keys(email, address)[0])
+        raise account_disabled()
+    throttle.clear(conn, *counters[0])
     activity.record(conn, user["id"], "login")
     return user, start_session(conn, user["id"], now=now)
 
@@ -204,14 +204,11 @@ def refresh(conn: Connection, *, refresh_token: str):
         .first()
     )
     if row is None:
-        raise Unauthorized("The refresh token is not valid.", code="token_invalid")
-    if row["revoked_at"] is not None:
-        raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
-    if row["expires_at"] <= now:
-        raise Unauthorized("This session has expired. Sign in again.", code="session_expired")
+        raise _invalid_refresh_token()
+    check_session(row["revoked_at"], row["expires_at"], now=now)
     user = get_user(conn, row["user_id"])
     if user["disabled_at"] is not None:
-        raise Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
+        raise account_disabled()
 
     claimed = conn.execute(
         update(refresh_tokens)
@@ -241,8 +238,12 @@ def session_of_refresh_token(conn: Connection, refresh_token: str) -> tuple[int,
         .where(refresh_tokens.c.token_hash == tokens.digest(refresh_token))
     ).first()
     if row is None:
-        raise Unauthorized("The refresh token is not valid.", code="token_invalid")
+        raise _invalid_refresh_token()
     return row.user_id, row.id
+
+
+def _invalid_refresh_token() -> Unauthorized:
+    return Unauthorized("The refresh token is not valid.", code="token_invalid")
 
 
 def _revoke(conn: Connection, condition, *, now: dt.datetime) -> None:
@@ -312,12 +313,11 @@ def _confirm_password(conn: Connection, user, current_password, *, address: str,
             "is needed to change the email or password",
             code="current_password_required",
         )
-    for limit, key in _login_keys(user["email"], address):
-        throttle.check(conn, limit, key, now=now)
+    counters = _login_keys(user["email"], address)
+    throttle.check(conn, counters, now=now)
     rounds = current_app.config["BCRYPT_ROUNDS"]
     if not passwords.verify(current_password, user["password_hash"], rounds=rounds):
-        for limit, key in _login_keys(user["email"], address):
-            throttle.record(conn, limit, key, now=now)
+        throttle.record(conn, counters, now=now)
         conn.commit()  # a wrong guess counts, as at sign-in
         raise ValidationFailed.field("current_password", "is wrong", code="wrong_password")
 
@@ -342,10 +342,13 @@ def _new_email_token(conn: Connection, user_id: int, purpose: str, email: str, *
 
 
 def _check_mail_allowance(conn: Connection, *, account: str, address: str, now) -> None:
-    for limit, key in ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)):
-        throttle.check(conn, limit, key, now=now)
-    for limit, key in ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)):
-        throttle.record(conn, limit, key, now=now)
+    counters = ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address))
+    throttle.check(conn, counters, now=now)
+    throttle.record(conn, counters, now=now)
+
+
+def _link_invalid(message: str) -> ValidationFailed:
+    return ValidationFailed.field("token", message, code="link_invalid")
 
 
 def _spend_email_token(conn: Connection, token: str, purpose: str, *, now) -> RowMapping:
@@ -359,9 +362,7 @@ def _spend_email_token(conn: Connection, token: str, purpose: str, *, now) -> Ro
         .first()
     )
     if row is None or row["used_at"] is not None:
-        raise ValidationFailed.field(
-            "token", "This link is not valid or was used already.", code="link_invalid"
-        )
+        raise _link_invalid("This link is not valid or was used already.")
     if row["expires_at"] <= now:
         raise ValidationFailed.field(
             "token", "This link has expired. Ask for a new one.", code="link_expired"
@@ -372,9 +373,7 @@ def _spend_email_token(conn: Connection, token: str, purpose: str, *, now) -> Ro
         .values(used_at=now)
     ).rowcount
     if not claimed:  # spent by a concurrent request
-        raise ValidationFailed.field(
-            "token", "This link is not valid or was used already.", code="link_invalid"
-        )
+        raise _link_invalid("This link is not valid or was used already.")
     return row
 
 
@@ -383,9 +382,7 @@ def _owner_of_link(conn: Connection, token_row: RowMapping) -> RowMapping:
     link was mailed to: a link in a mailbox the account gave up must not work."""
     user = get_user(conn, token_row["user_id"])
     if user["email"] != token_row["email"]:
-        raise ValidationFailed.field(
-            "token", "This link was for an address the account no longer uses.", code="link_invalid"
-        )
+        raise _link_invalid("This link was for an address the account no longer uses.")
     return user
 
 

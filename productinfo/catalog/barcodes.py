@@ -10,7 +10,6 @@ as typed.
 import re
 
 GTIN_LENGTHS = (8, 12, 13, 14)
-MAX_LENGTH = 64
 _SEPARATORS = re.compile(r"[\s\-]+")
 _DIGITS = re.compile(r"[0-9]+")
 

@@ -136,9 +136,10 @@ def missing_references(conn: Connection, refs: dict) -> dict:
         (("category_id", categories), ("company_id", companies))
     ):
         wanted = {ids[position] for ids in refs.values() if ids[position] is not None}
-        found[column] = set(
-            conn.execute(select(table.c.id).where(one_of(conn, table.c.id, wanted))).scalars()
-        )
+        found[column] = set()
+        if wanted:
+            query = select(table.c.id).where(one_of(conn, table.c.id, wanted))
+            found[column] = set(conn.execute(query).scalars())
     missing = {}
     for key, ids in refs.items():
         for column, value in zip(("category_id", "company_id"), ids, strict=True):
@@ -182,8 +183,7 @@ def new_row(*, name: str, code: str, category_id: int, company_id: int, user_id:
 
 
 def _taken(conn: Connection, key: str, *, field: str = "barcode") -> Conflict:
-    row = conn.execute(_query().where(products.c.barcode_key == key)).mappings().one()
-    existing = with_photos(conn, [row])[0]
+    existing = _one(conn, _BY_BARCODE, {"barcode_key": key})
     who = existing["created_by"]["name"] or existing["created_by"]["email"]
     return Conflict(
         f"A product with this barcode was added already, by {who}.",

@@ -60,15 +60,13 @@ def joined_columns() -> list:
 
 def from_joined(rows) -> list[dict]:
     """Shape the photos of rows selected with `joined_columns`, URLs signed in one batch."""
-    found = [
-        {name.removeprefix(PREFIX): value for name, value in row.items() if name.startswith(PREFIX)}
-        for row in rows
-        if row[PREFIX + "id"] is not None
-    ]
-    if not found:
-        return []
-    urls = get_storage().urls([key for row in found for key in (row["key"], row["thumbnail_key"])])
-    return [_shape(row, urls) for row in found]
+    return _shaped(
+        [
+            {k.removeprefix(PREFIX): value for k, value in row.items() if k.startswith(PREFIX)}
+            for row in rows
+            if row[PREFIX + "id"] is not None
+        ]
+    )
 
 
 def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict]]:
@@ -76,13 +74,18 @@ def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict
     if not product_ids:
         return {}
     rows = conn.execute(_OF_PRODUCTS, {"product_ids": product_ids}).mappings().all()
-    if not rows:
-        return {}
-    urls = get_storage().urls([key for row in rows for key in (row["key"], row["thumbnail_key"])])
     found: dict[int, list[dict]] = {}
-    for row in rows:
-        found.setdefault(row["product_id"], []).append(_shape(row, urls))
+    for photo in _shaped(rows):
+        found.setdefault(photo["product_id"], []).append(photo)
     return found
+
+
+def _shaped(rows) -> list[dict]:
+    """Shape photo rows, their URLs signed in one batch."""
+    if not rows:
+        return []
+    urls = get_storage().urls([key for row in rows for key in (row["key"], row["thumbnail_key"])])
+    return [_shape(row, urls) for row in rows]
 
 
 def get(conn: Connection, photo_id: int) -> dict:

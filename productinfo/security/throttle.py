@@ -49,23 +49,26 @@ class Limit:
     message: str
 
 
-def record(conn: Connection, limit: Limit, key: str, *, now: dt.datetime) -> None:
-    """Count one event for `key`, and forget events too old to matter."""
-    conn.execute(insert(throttle_events).values(bucket=limit.bucket, key=key, created_at=now))
-    conn.execute(delete(throttle_events).where(throttle_events.c.created_at < now - KEEP))
-
-
-def check(conn: Connection, limit: Limit, key: str, *, now: dt.datetime) -> None:
-    """Raise TooManyRequests, with the wait in Retry-After, if `key` has reached the limit."""
+def check(conn: Connection, counters, *, now: dt.datetime) -> None:
+    """Raise TooManyRequests, with the wait in Retry-After, if a key of the (limit, key)
+    pairs of `counters` has reached its limit."""
     t = throttle_events.c
-    count, oldest = conn.execute(
-        select(func.count(), func.min(t.created_at)).where(
-            t.bucket == limit.bucket, t.key == key, t.created_at > now - limit.window
-        )
-    ).one()
-    if count >= limit.count:
-        retry_after = math.ceil((oldest + limit.window - now).total_seconds())
-        raise TooManyRequests(limit.message, retry_after=retry_after)
+    for limit, key in counters:
+        count, oldest = conn.execute(
+            select(func.count(), func.min(t.created_at)).where(
+                t.bucket == limit.bucket, t.key == key, t.created_at > now - limit.window
+            )
+        ).one()
+        if count >= limit.count:
+            retry_after = math.ceil((oldest + limit.window - now).total_seconds())
+            raise TooManyRequests(limit.message, retry_after=retry_after)
+
+
+def record(conn: Connection, counters, *, now: dt.datetime) -> None:
+    """Count one event for each (limit, key) pair, and forget events too old to matter."""
+    rows = [{"bucket": limit.bucket, "key": key, "created_at": now} for limit, key in counters]
+    conn.execute(insert(throttle_events), rows)
+    conn.execute(delete(throttle_events).where(throttle_events.c.created_at < now - KEEP))
 
 
 def clear(conn: Connection, limit: Limit, key: str) -> None:

@@ -4,8 +4,6 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
 
 from productinfo.db import UTCDateTime, metadata
 
-KINDS = ("company", "product", "photo")
-
 sync_mappings = Table(
     "sync_mappings",
     metadata,

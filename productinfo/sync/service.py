@@ -157,13 +157,13 @@ MERGED = {
 
 
 def _finish(
-    kind: str, valid: dict, results: dict, local_id_of, *, known, stored, stored_now, created
+    kind: str, valid: dict, results: dict, id_field: str, *, known, stored, stored_now, created
 ) -> None:
     """Fill in the result of each valid record that has no error."""
     for index, item in valid.items():
         if index in results:
             continue
-        local_id = local_id_of(item)
+        local_id = getattr(item, id_field)
         server_id = known.get(local_id, stored.get(local_id))
         status = _status(local_id, known=known, stored_now=stored_now, created=index in created)
         extra = {}
@@ -198,7 +198,7 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
         "company",
         valid,
         results,
-        lambda item: item.id,
+        "id",
         known=known,
         stored=stored,
         stored_now=stored_now,
@@ -221,9 +221,9 @@ def push_products(
     )
     rows, warnings = {}, []
     for index, item in todo.items():
-        row = _product_row(index, item, local_companies, user_id, warnings)
-        if isinstance(row, dict) and "status" in row:
-            results[index] = row
+        row, error = _product_row(index, item, local_companies, user_id, warnings)
+        if error:
+            results[index] = error
         else:
             rows[index] = row
     refs = {index: (row["category_id"], row["company_id"]) for index, row in rows.items()}
@@ -251,7 +251,8 @@ def push_products(
             statement.returning(products.c.id, products.c.barcode_key), new
         ).all()
         created_ids = {product_id: first[key] for product_id, key in inserted}
-        ids.update(_live_products(conn, set(first) - set(ids)))
+        ids.update({key: product_id for product_id, key in inserted})
+        ids.update(_live_products(conn, set(first) - set(ids)))  # inserted by a concurrent push
     stored, stored_now = remember(
         conn,
         scope,
@@ -264,7 +265,7 @@ def push_products(
         "product",
         valid,
         results,
-        lambda item: item.local_id,
+        "local_id",
         known=known,
         stored=stored,
         stored_now=stored_now,
@@ -276,10 +277,12 @@ def push_products(
     return _answer("product", results, repeats, len(items)), " ".join(warnings)
 
 
-def _product_row(index: int, item, local_companies: dict, user_id: int, warnings: list) -> dict:
-    """Build the row of a product to insert, or its error result."""
+def _product_row(
+    index: int, item, local_companies: dict, user_id: int, warnings: list
+) -> tuple[dict | None, dict | None]:
+    """Build (the row of a product to insert, None), or (None, its error result)."""
     if item.company_local_id is not None and item.company_local_id not in local_companies:
-        return _error(
+        return None, _error(
             index,
             item.local_id,
             field=f"products[{index}].company_local_id",
@@ -292,13 +295,13 @@ def _product_row(index: int, item, local_companies: dict, user_id: int, warnings
         )
     except ApiError as error:
         [(field, message)] = error.errors.items()
-        return _error(index, item.local_id, field=field, message=message, code=error.code)
+        return None, _error(index, item.local_id, field=field, message=message, code=error.code)
     if warning:
         warnings.append(warning)
     company_id = item.company_id
     if company_id is None:
         company_id = local_companies[item.company_local_id]
-    return product_service.new_row(
+    row = product_service.new_row(
         name=item.name,
         code=code,
         category_id=item.category_id,
@@ -306,6 +309,7 @@ def _product_row(index: int, item, local_companies: dict, user_id: int, warnings
         user_id=user_id,
         now=utcnow(),
     )
+    return row, None
 
 
 def _live_products(conn: Connection, keys) -> dict[str, int]:
