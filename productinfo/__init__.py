@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _load_config(app, environ, test_config)
     _init_logging(app)
 
-    from productinfo import auth, db, demo, errors, http, mail, openapi, ratelimit, storage
+    from productinfo import auth, db, demo, errors, http, mail, openapi, photos, ratelimit, storage
 
     db.init_app(app)
     if app.config.get("EMBEDDED_DATABASE"):
@@ -28,17 +28,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_proxies(app)
     _init_cors(app)
 
-    from productinfo.catalog.product_routes import bp as products_bp
     from productinfo.catalog.routes import bp as catalog_bp
     from productinfo.health import bp as health_bp
-    from productinfo.photos.routes import bp as photos_bp
+    from productinfo.products.routes import bp as products_bp
     from productinfo.sync.routes import bp as sync_bp
 
     auth.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(products_bp)
-    app.register_blueprint(photos_bp)
+    photos.init_app(app)
     app.register_blueprint(sync_bp)
     app.register_blueprint(openapi.bp)
     demo.init_app(app)

@@ -3,10 +3,18 @@
 Features declare their tables on `metadata`; `productinfo/migrations/` is the
 one source of the schema. The engine is created on first use, never at import,
 so a serverless cold start does not open a connection it may not need.
+
+A request's writes are one unit of work (`unit_of_work`, wrapped around every
+write endpoint): they are committed once, when the endpoint has succeeded, and
+rolled back on any error. Services never commit. The one exception is
+`persist_now`, for a record that must outlive the failure about to be raised
+(a failed sign-in counts towards the limit although the request fails).
 """
 
 import datetime as dt
 import os
+from collections.abc import Callable
+from contextlib import contextmanager
 from functools import cached_property
 
 import click
@@ -140,6 +148,42 @@ def connection() -> Connection:
     return g.db_connection
 
 
+@contextmanager
+def unit_of_work():
+    """Commit the request's writes once if the block succeeds; roll them all back on any error.
+
+    Callbacks registered with `after_commit` run after a successful commit, such
+    as mail that must only go out once its token is stored.
+    """
+    try:
+        yield
+        conn = g.get("db_connection")
+        if conn is not None and conn.in_transaction():
+            conn.commit()
+    except BaseException:
+        conn = g.get("db_connection")
+        if conn is not None:
+            conn.rollback()
+        g.pop("after_commit", None)
+        raise
+    for callback in g.pop("after_commit", []):
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the request's unit of work has committed."""
+    g.setdefault("after_commit", []).append(callback)
+
+
+def persist_now(conn: Connection) -> None:
+    """Commit what the request wrote so far, because it must stand although the request fails.
+
+    For a trace of a failure (a failed sign-in, a replayed refresh token) that
+    the caller records before raising the error that answers the request.
+    """
+    conn.commit()
+
+
 def _close_connection(_exc=None) -> None:
     # Closing rolls back whatever the request did not commit: no half-written data.
     conn = g.pop("db_connection", None)
@@ -207,7 +251,7 @@ def upgrade_command(revision: str):
         )
 
 
-def one_of(conn: Connection, column, values):
+def any_of(conn: Connection, column, values):
     """Return `column IN (values)`; on Postgres as one array parameter, so that thousands
     of values cost one parameter to send, not thousands."""
     values = list(values)

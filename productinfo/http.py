@@ -9,7 +9,9 @@ validate its input:
 The access level ("public", "optional", "self", "staff" by default, "admin") is
 checked by the hook the accounts feature registers as `app.extensions["authorize"]`.
 
-The same declaration feeds the OpenAPI document, so the two cannot drift.
+The same declaration feeds the OpenAPI document, so the two cannot drift. A
+write endpoint runs as one unit of work: committed once when it succeeds,
+rolled back on any error (see `productinfo.db`).
 """
 
 import functools
@@ -27,6 +29,7 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, request
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 from werkzeug.exceptions import MethodNotAllowed
 
+from productinfo import db
 from productinfo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -100,7 +103,10 @@ class ApiBlueprint(Blueprint):
                     kwargs["query"] = validate(spec.query, request.args.to_dict())
                 if spec.body is not None:
                     kwargs["body"] = validate(spec.body, read_body(spec.body))
-                return view(**kwargs)
+                if spec.method == "GET":
+                    return view(**kwargs)
+                with db.unit_of_work():
+                    return view(**kwargs)
 
             endpoint.spec = spec
             self.add_url_rule(rule, view_func=endpoint, methods=[spec.method])
@@ -109,10 +115,10 @@ class ApiBlueprint(Blueprint):
         return decorator
 
 
-def one_of(pick, **choices: type[BaseModel]):
+def choice_of(pick, **choices: type[BaseModel]):
     """Build a body type that is one of several models; `pick(data)` names the one that applies.
 
-    For example `one_of(pick, one=NewProduct, many=NewProducts)`. Errors name the
+    For example `choice_of(pick, one=NewProduct, many=NewProducts)`. Errors name the
     fields as the chosen model sees them.
     """
     members = tuple(Annotated[model, Tag(name)] for name, model in choices.items())
@@ -120,7 +126,7 @@ def one_of(pick, **choices: type[BaseModel]):
 
 
 def validate(schema, data: dict):
-    """Validate `data` against a model (or `one_of` models), turning errors into a 422."""
+    """Validate `data` against a model (or a `choice_of` several), turning errors into a 422."""
     try:
         if isinstance(schema, type):
             return schema.model_validate(data)

@@ -1,11 +1,13 @@
 """Every table of the app on one `metadata`, for migrations and the schema drift test."""
 
-from productinfo.auth.models import activity, email_tokens, refresh_tokens, sessions, users
-from productinfo.catalog.models import categories, companies, products
+from productinfo.activity import activity
+from productinfo.auth.models import email_tokens, refresh_tokens, sessions, users
+from productinfo.catalog.models import categories, companies
 from productinfo.db import metadata
+from productinfo.ledger import sync_mappings
 from productinfo.photos.models import photos
+from productinfo.products.models import products
 from productinfo.security.throttle import throttle_events
-from productinfo.sync.models import sync_mappings
 
 __all__ = [
     "metadata",

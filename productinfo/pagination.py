@@ -1,7 +1,8 @@
 """Keyset pagination: a page costs the same however deep it is.
 
 A cursor is the sort key of the last row of a page, encoded so that clients
-treat it as opaque.
+treat it as opaque. `encode_cursor` and `decode_cursor` are the one codec of
+every cursor the API issues, the sync pull's included.
 """
 
 import base64
@@ -18,35 +19,30 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-def pack(state) -> str:
-    """Encode JSON-able state as an opaque, URL-safe token."""
+def encode_cursor(state) -> str:
+    """Encode JSON-able state (a sort key, a pull's positions) as an opaque, URL-safe token."""
     return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
 
 
-def unpack(token: str):
-    """Decode a token made by `pack`; raise ValueError if it is not one."""
+def decode_cursor(token):
+    """Decode a token made by `encode_cursor`; raise ValueError if it is not one."""
+    if not isinstance(token, str):
+        raise ValueError("must be a cursor string")
     try:
         return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, binascii.Error):
         raise ValueError("is not a cursor this API issued") from None
 
 
-def encode_cursor(values) -> str:
-    """Encode a row's sort key as an opaque cursor."""
-    return pack(list(values))
-
-
-def decode_cursor(cursor) -> tuple:
-    """Decode a cursor made by `encode_cursor`."""
-    if not isinstance(cursor, str):
-        raise ValueError("must be a cursor string")
-    values = unpack(cursor)
+def _sort_key(token) -> tuple:
+    """Decode the cursor of a list page: the sort key of the page's last row."""
+    values = decode_cursor(token)
     if not isinstance(values, list) or not values:
         raise ValueError("is not a cursor this API issued")
     return tuple(values)
 
 
-Cursor = Annotated[tuple, BeforeValidator(decode_cursor), WithJsonSchema({"type": "string"})]
+Cursor = Annotated[tuple, BeforeValidator(_sort_key), WithJsonSchema({"type": "string"})]
 
 
 class PageQuery(BaseModel):
@@ -74,7 +70,7 @@ def split_page(rows: list, key_names: tuple[str, ...], limit: int) -> tuple[list
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1][name] for name in key_names)
+    return rows, encode_cursor([rows[-1][name] for name in key_names])
 
 
 def _fits(cursor: tuple, key: tuple) -> bool:

@@ -1,6 +1,6 @@
 """Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox."""
 
-from productinfo.auth import service as accounts
+from productinfo.auth import admin as administration
 
 PUBLIC_BASE_URL = "https://productinfo.test"
 PASSWORD = "tulip-rocket-harbor-57"
@@ -74,7 +74,9 @@ class Auth:
         user = self.signup(**signup)
         if role == "admin":
             with self.app.extensions["db"].engine.begin() as conn:
-                accounts.create_admin(conn, email=user["email"], password=PASSWORD)
+                administration.create_admin(
+                    conn, self.app.extensions["accounts"], email=user["email"], password=PASSWORD
+                )
         client = self.app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {user['access_token']}"
         client.user = user

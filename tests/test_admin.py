@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from productinfo.auth import service
+from productinfo.auth import admin as administration
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
 
 ADMIN_ENDPOINTS = [
@@ -60,7 +60,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one(app, admin, auth, fet
     answers = []
     with app.extensions["db"].engine.connect() as conn:
         # The admin's request, caught before its commit...
-        service.set_disabled(
+        administration.set_disabled(
             conn, admin_id=admin.user["id"], user_id=other.user["id"], disabled=True
         )
         # ...while the other admin's request disables the first one.

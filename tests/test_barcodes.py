@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from productinfo.catalog import barcodes
+from productinfo.products import barcodes
 
 lengths = st.sampled_from(barcodes.GTIN_LENGTHS)
 

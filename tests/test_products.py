@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from productinfo.catalog import barcodes
-from productinfo.catalog.schemas import MAX_PRODUCTS_PER_REQUEST
+from productinfo.products import barcodes
+from productinfo.products.schemas import MAX_PRODUCTS_PER_REQUEST
 from tests.helpers import Auth, assert_error, assert_ok
 
 COKE = "5449000000996"  # EAN-13
@@ -404,7 +404,7 @@ def test_export_of_an_empty_catalogue(admin):
 
 
 def test_export_streams_in_batches(admin, staff, refs, monkeypatch):
-    monkeypatch.setattr("productinfo.catalog.export.ROWS_PER_CHUNK", 2)
+    monkeypatch.setattr("productinfo.products.export.ROWS_PER_CHUNK", 2)
     for n in range(5):
         assert_ok(add(staff, refs, name=f"P{n}", barcode=f"B{n}"))
     response = admin.get("/products.export?format=csv")

@@ -6,11 +6,11 @@ import os
 import pytest
 import redis
 
-from productinfo.auth import service
+from productinfo.auth import sessions
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PER_PAIR = service.LOGIN_PER_ACCOUNT_AND_ADDRESS.count
+PER_PAIR = sessions.LOGIN_PER_ACCOUNT_AND_ADDRESS.count
 
 
 def login(client, email, password, address="10.0.0.1"):
@@ -42,7 +42,7 @@ def test_a_stranger_cannot_lock_the_owner_out(client, auth):
 
 def test_guesses_spread_over_addresses_are_limited_per_account(monkeypatch, client, auth):
     monkeypatch.setattr(
-        service, "LOGIN_PER_ACCOUNT", dataclasses.replace(service.LOGIN_PER_ACCOUNT, count=4)
+        sessions, "LOGIN_PER_ACCOUNT", dataclasses.replace(sessions.LOGIN_PER_ACCOUNT, count=4)
     )
     auth.signup(email="ana@example.com")
     for n in range(4):
@@ -70,8 +70,8 @@ def test_a_successful_login_resets_the_count(client, auth):
 
 
 def test_failed_logins_per_address(monkeypatch, client):
-    three = dataclasses.replace(service.LOGIN_PER_ADDRESS, count=3)
-    monkeypatch.setattr(service, "LOGIN_PER_ADDRESS", three)
+    three = dataclasses.replace(sessions.LOGIN_PER_ADDRESS, count=3)
+    monkeypatch.setattr(sessions, "LOGIN_PER_ADDRESS", three)
     for n in range(3):
         fail(client, f"someone{n}@example.com", 1, "10.1.1.1")
     assert_error(

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from productinfo.sync.schemas import MAX_COMPANIES_PER_REQUEST
+from productinfo.catalog.schemas import MAX_COMPANIES_PER_REQUEST
 from tests.helpers import add_product, assert_error, assert_ok
 from tests.images import encode, halves
 

@@ -21,9 +21,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 
-from productinfo.catalog.barcodes import key
 from productinfo.catalog.service import name_key
 from productinfo.models import metadata
+from productinfo.products.barcodes import key
 from tests.helpers import PASSWORD, Auth, assert_ok
 from tests.images import encode, halves
 

@@ -1,9 +1,11 @@
 """Command line: create the first admin."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
-from productinfo.auth import service
+from productinfo.auth import admin
+from productinfo.auth.accounts import find_by_email
 from productinfo.auth.schemas import normalize_email
 from productinfo.db import get_engine
 from productinfo.errors import ValidationFailed
@@ -24,7 +26,7 @@ def create_admin_command(email: str, password: str | None):
     except ValueError as error:  # pydantic's ValidationError is one too
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     with get_engine().connect() as conn:
-        existing = service.find_by_email(conn, email)
+        existing = find_by_email(conn, email)
     if existing is None and password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if existing is not None and password is not None:
@@ -33,7 +35,9 @@ def create_admin_command(email: str, password: str | None):
         click.echo("The account was disabled: it is enabled again.")
     with get_engine().begin() as conn:
         try:
-            user, created = service.create_admin(conn, email=email, password=password)
+            user, created = admin.create_admin(
+                conn, current_app.extensions["accounts"], email=email, password=password
+            )
         except ValidationFailed as error:
             raise click.ClickException(error.message) from None
     action = "Created admin" if created else "Made admin"

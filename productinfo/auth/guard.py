@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 
+from productinfo.auth.accounts import account_disabled
 from productinfo.auth.models import sessions, users
+from productinfo.auth.sessions import check_session
 from productinfo.db import connection, utcnow
 from productinfo.errors import Forbidden, Unauthorized
 from productinfo.security import tokens
@@ -79,19 +81,6 @@ def authenticate() -> CurrentUser:
     check_session(row.revoked_at, row.expires_at, now=utcnow())
     g.current_user = CurrentUser(user_id, row.role, session_id, row.approved_at is not None)
     return g.current_user
-
-
-def account_disabled() -> Forbidden:
-    """Build the error for a caller whose account an admin disabled."""
-    return Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
-
-
-def check_session(revoked_at, expires_at, *, now) -> None:
-    """Raise Unauthorized if a session was ended or has run out."""
-    if revoked_at is not None:
-        raise Unauthorized("This session has ended. Sign in again.", code="session_revoked")
-    if expires_at <= now:
-        raise Unauthorized("This session has expired. Sign in again.", code="session_expired")
 
 
 def current_user() -> CurrentUser:

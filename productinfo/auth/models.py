@@ -1,6 +1,6 @@
-"""Tables of accounts: users, their sessions and tokens, and their activity history."""
+"""Tables of accounts: users, their sessions and tokens."""
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table
 
 from productinfo.db import UTCDateTime, metadata
 
@@ -60,21 +60,5 @@ email_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
-    sqlite_autoincrement=True,
-)
-
-activity = Table(
-    "activity",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    # Whose history this event belongs to, and who caused it when that was someone else.
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("actor_id", ForeignKey("users.id", ondelete="SET NULL")),
-    Column("kind", String(40), nullable=False),
-    Column("details", JSON, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_activity_user_id_id", "user_id", "id"),
-    Index("ix_activity_user_id_kind", "user_id", "kind"),
-    Index("ix_activity_actor_id_id", "actor_id", "id"),
     sqlite_autoincrement=True,
 )

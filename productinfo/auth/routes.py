@@ -1,6 +1,12 @@
 """HTTP endpoints of accounts: sign-up and sign-in, sessions, profile, emailed links, admin."""
 
-from productinfo.auth import activity, emails, service
+from functools import partial
+
+from flask import current_app
+
+from productinfo import activity, mail
+from productinfo.auth import admin, links, registration, sessions
+from productinfo.auth.accounts import Settings, get_user, public_user
 from productinfo.auth.guard import authenticate, current_user
 from productinfo.auth.schemas import (
     Activity,
@@ -20,7 +26,7 @@ from productinfo.auth.schemas import (
     UserListQuery,
     UserRef,
 )
-from productinfo.db import connection
+from productinfo.db import after_commit, connection
 from productinfo.envelope import ok
 from productinfo.errors import Unauthorized
 from productinfo.http import ApiBlueprint
@@ -29,16 +35,26 @@ from productinfo.ratelimit import auth_limit, client_address, limiter
 bp = ApiBlueprint("users", __name__)
 
 
-def signed_in(user, session: service.SessionTokens, message: str = ""):
+def settings() -> Settings:
+    """Return the account settings of the current app."""
+    return current_app.extensions["accounts"]
+
+
+def signed_in(user, session: sessions.SessionTokens, message: str = ""):
     return ok(
         SignedIn(
-            **service.public_user(user),
+            **public_user(user),
             access_token=session.access_token,
             refresh_token=session.refresh_token,
             expires_in=session.expires_in,
         ),
         message=message,
     )
+
+
+def deliver_after_commit(email, *, required: bool = False) -> None:
+    """Send an email once the tokens it carries are stored."""
+    after_commit(partial(mail.deliver, email, required=required))
 
 
 @bp.write("/users.signup", access="public", body=Signup, response=SignedIn)
@@ -50,12 +66,10 @@ def signup(body: Signup):
     `password_too_weak` with the reason; 403 `signup_domain_not_allowed` when
     sign-up is limited to the company's domains.
     """
-    conn = connection()
-    user, session, email = service.signup(
-        conn, email=body.email, password=body.password, name=body.name
+    user, session, email = registration.signup(
+        connection(), settings(), email=body.email, password=body.password, name=body.name
     )
-    conn.commit()
-    emails.deliver(email)
+    deliver_after_commit(email)
     return signed_in(user, session)
 
 
@@ -67,11 +81,9 @@ def login(body: Login):
     401 `invalid_credentials` alike for an unknown email and a wrong password;
     429 with `Retry-After` after too many failures for the account or address.
     """
-    conn = connection()
-    user, session = service.login(
-        conn, email=body.email, password=body.password, address=client_address()
+    user, session = sessions.login(
+        connection(), settings(), email=body.email, password=body.password, address=client_address()
     )
-    conn.commit()
     return signed_in(user, session)
 
 
@@ -83,9 +95,7 @@ def refresh(body: Refresh):
     A refresh token works once (the same one sent again within a minute, as a
     retry, still works). Sent again later, it ends the session: 401 `session_revoked`.
     """
-    conn = connection()
-    user, session = service.refresh(conn, refresh_token=body.refresh_token)
-    conn.commit()
+    user, session = sessions.refresh(connection(), settings(), refresh_token=body.refresh_token)
     return signed_in(user, session)
 
 
@@ -103,18 +113,15 @@ def logout(body: Logout):
     except Unauthorized:
         if body.refresh_token is None:
             raise
-        user_id, session_id = service.session_of_refresh_token(conn, body.refresh_token)
-    service.logout(conn, user_id=user_id, session_id=session_id)
-    conn.commit()
+        user_id, session_id = sessions.session_of_refresh_token(conn, body.refresh_token)
+    sessions.logout(conn, user_id=user_id, session_id=session_id)
     return ok(message="Signed out.")
 
 
 @bp.write("/users.logoutAll", access="self")
 def logout_all():
     """End every session of the caller, on every device."""
-    conn = connection()
-    service.logout_all(conn, user_id=current_user().id)
-    conn.commit()
+    sessions.logout_all(connection(), user_id=current_user().id)
     return ok(message="Signed out everywhere.")
 
 
@@ -123,8 +130,8 @@ def get_me():
     """Get the caller's profile and usage statistics."""
     conn = connection()
     user_id = current_user().id
-    user = service.get_user(conn, user_id)
-    return ok(Me(**service.public_user(user), stats=activity.stats(conn, user_id)))
+    user = get_user(conn, user_id)
+    return ok(Me(**public_user(user), stats=activity.stats(conn, user_id)))
 
 
 @bp.read(
@@ -145,18 +152,17 @@ def update_profile(body: UpdateProfile):
     A new password or email needs `current_password` (422 `wrong_password`). A new
     password ends the caller's other sessions; a new email must be verified again.
     """
-    conn = connection()
     caller = current_user()
-    user, email = service.update_profile(
-        conn,
+    user, email = registration.update_profile(
+        connection(),
+        settings(),
         user_id=caller.id,
         session_id=caller.session_id,
         changes=body,
         address=client_address(),
     )
-    conn.commit()
-    emails.deliver(email)
-    return ok(User(**service.public_user(user)))
+    deliver_after_commit(email)
+    return ok(User(**public_user(user)))
 
 
 @bp.write("/users.signup.verify", access="public", body=TokenBody, response=User)
@@ -167,10 +173,8 @@ def verify_email(body: TokenBody):
     422 `link_invalid` or `link_expired`. The link itself opens a page that sends
     this request.
     """
-    conn = connection()
-    user = service.verify_email(conn, token=body.token)
-    conn.commit()
-    return ok(User(**service.public_user(user)), message="Your email address is verified.")
+    user = links.verify_email(connection(), token=body.token)
+    return ok(User(**public_user(user)), message="Your email address is verified.")
 
 
 @bp.write("/users.signup.resend", access="self")
@@ -179,10 +183,10 @@ def resend_verification():
 
     409 `already_verified`; 429 after too many emails; 503 `mail_unavailable`.
     """
-    conn = connection()
-    email = service.resend_verification(conn, user_id=current_user().id, address=client_address())
-    conn.commit()
-    emails.deliver(email, required=True)
+    email = links.resend_verification(
+        connection(), settings(), user_id=current_user().id, address=client_address()
+    )
+    deliver_after_commit(email, required=True)
     return ok(message=f"A new link was sent to {email.to}.")
 
 
@@ -193,10 +197,10 @@ def forgot_password(body: ForgotPassword):
 
     The answer is the same whether or not the account exists.
     """
-    conn = connection()
-    email = service.request_password_reset(conn, email=body.email, address=client_address())
-    conn.commit()
-    emails.deliver(email)
+    email = links.request_password_reset(
+        connection(), settings(), email=body.email, address=client_address()
+    )
+    deliver_after_commit(email)
     return ok(message="If an account uses this address, a reset link is on its way.")
 
 
@@ -204,9 +208,7 @@ def forgot_password(body: ForgotPassword):
 @limiter.limit(auth_limit)
 def reset_password(body: ResetPassword):
     """Set a new password with the emailed token; every session of the account ends."""
-    conn = connection()
-    service.reset_password(conn, token=body.token, password=body.password)
-    conn.commit()
+    links.reset_password(connection(), settings(), token=body.token, password=body.password)
     return ok(message="Your password is changed. Sign in with it.")
 
 
@@ -216,38 +218,36 @@ def reset_password(body: ResetPassword):
 @bp.read("/users.list", access="admin", query=UserListQuery, response=list[User], paginated=True)
 def list_users(query: UserListQuery):
     """List accounts, oldest first, optionally by role or status."""
-    rows, next_cursor = service.list_users(
+    rows, next_cursor = admin.list_users(
         connection(), role=query.role, status=query.status, cursor=query.cursor, limit=query.limit
     )
-    return ok([User(**service.public_user(row)) for row in rows], next_cursor=next_cursor)
+    return ok([User(**public_user(row)) for row in rows], next_cursor=next_cursor)
 
 
 def _admin_change(change, **kwargs):
-    conn = connection()
-    user = change(conn, admin_id=current_user().id, **kwargs)
-    conn.commit()
-    return ok(User(**service.public_user(user)))
+    user = change(connection(), admin_id=current_user().id, **kwargs)
+    return ok(User(**public_user(user)))
 
 
 @bp.write("/users.setRole", access="admin", body=SetRole, response=User)
 def set_role(body: SetRole):
     """Make a user staff or admin, effective on their next request; 409 `last_admin`."""
-    return _admin_change(service.set_role, user_id=body.user_id, role=body.role)
+    return _admin_change(admin.set_role, user_id=body.user_id, role=body.role)
 
 
 @bp.write("/users.disable", access="admin", body=UserRef, response=User)
 def disable_user(body: UserRef):
     """Disable an account and end its sessions; 409 `cannot_disable_self`."""
-    return _admin_change(service.set_disabled, user_id=body.user_id, disabled=True)
+    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=True)
 
 
 @bp.write("/users.enable", access="admin", body=UserRef, response=User)
 def enable_user(body: UserRef):
     """Enable a disabled account again."""
-    return _admin_change(service.set_disabled, user_id=body.user_id, disabled=False)
+    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=False)
 
 
 @bp.write("/users.approve", access="admin", body=UserRef, response=User)
 def approve_user(body: UserRef):
     """Approve an account waiting for approval (SIGNUP_MODE=approval)."""
-    return _admin_change(service.approve, user_id=body.user_id)
+    return _admin_change(admin.approve, user_id=body.user_id)

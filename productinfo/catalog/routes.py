@@ -7,16 +7,17 @@ from productinfo.catalog.schemas import (
     CategoryPath,
     CategoryQuery,
     CategoryUpdate,
+    CompaniesToAdd,
     Company,
     CompanyMapping,
     CompanyQuery,
     NewCategory,
+    SyncCompanies,
 )
 from productinfo.db import connection
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
-from productinfo.sync import service as sync
-from productinfo.sync.schemas import CompaniesToAdd, PushAnswer, SyncCompanies
+from productinfo.ledger import PushAnswer
 
 bp = ApiBlueprint("catalog", __name__)
 
@@ -37,20 +38,16 @@ def get_category(category_id: int):
 @bp.write("/categories.add", access="admin", body=NewCategory, response=Category)
 def add_category(body: NewCategory):
     """Create a category; 409 `category_exists` if the name is taken, in any case."""
-    conn = connection()
-    row = service.create_category(conn, name=body.name, user_id=current_user().id)
-    conn.commit()
+    row = service.create_category(connection(), name=body.name, user_id=current_user().id)
     return ok(Category.model_validate(row))
 
 
 @bp.write("/categories.update", access="admin", body=CategoryUpdate, response=Category)
 def update_category(body: CategoryUpdate):
     """Rename a category; 409 `category_exists` if the new name is taken."""
-    conn = connection()
     row = service.rename_category(
-        conn, category_id=body.id, name=body.name, user_id=current_user().id
+        connection(), category_id=body.id, name=body.name, user_id=current_user().id
     )
-    conn.commit()
     return ok(Category.model_validate(row))
 
 
@@ -73,11 +70,9 @@ def add_companies(body):
     """
     conn = connection()
     if isinstance(body, SyncCompanies):
-        answer = sync.push_companies(
+        answer = service.push_companies(
             conn, user_id=current_user().id, device_id=body.device_id, items=body.companies
         )
-        conn.commit()
         return ok(PushAnswer.model_validate(answer))
     mapping = service.add_companies(conn, body.companies, user_id=current_user().id)
-    conn.commit()
     return ok(CompanyMapping(mapping=mapping))

@@ -1,14 +1,13 @@
 """Request and response models of the catalogue endpoints."""
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from productinfo.catalog.models import BARCODE_MAX
-from productinfo.fields import NAME_MAX, Id, Name
+from productinfo.fields import NAME_MAX, DeviceId, Id, LocalId, Name
+from productinfo.http import choice_of
 from productinfo.pagination import MAX_LIMIT, PageQuery
-from productinfo.photos.schemas import Photo
 
 MAX_COMPANIES_PER_REQUEST = 500
 MAX_CATEGORIES_PER_PAGE = 500
@@ -76,86 +75,20 @@ class CompanyMapping(BaseModel):
     )
 
 
-# Products
-
-MAX_PRODUCTS_PER_REQUEST = 1000
-Barcode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=BARCODE_MAX),
-    Field(
-        description="As printed or scanned; spaces and dashes are ignored.",
-        examples=["5449000000996"],
-    ),
-]
-
-
-class NewProduct(BaseModel):
+class SyncCompany(BaseModel):
+    id: LocalId = Field(description="The app's local id of the company (the existing contract).")
     name: Name
-    barcode: Barcode
-    category_id: Id
-    company_id: Id
 
 
-class NewProducts(BaseModel):
-    products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
+class SyncCompanies(BaseModel):
+    device_id: DeviceId
+    # Items are checked one by one, so that one bad record does not sink the others.
+    companies: list[Any] = Field(max_length=MAX_COMPANIES_PER_REQUEST)
 
 
-class ProductPath(BaseModel):
-    product_id: Id
+def _pick(data) -> str:
+    return "sync" if isinstance(data, dict) and "device_id" in data else "plain"
 
 
-class BarcodePath(BaseModel):
-    barcode: Barcode
-
-
-class ProductChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: Id
-    name: Name | None = None
-    barcode: Barcode | None = None
-    category_id: Id | None = None
-    company_id: Id | None = None
-
-
-class ProductRef(BaseModel):
-    id: Id
-
-
-class HistoryQuery(PageQuery):
-    scope: Literal["mine", "all"] = Field("mine", description="Your uploads, or everyone's.")
-    category_id: Id | None = None
-    company_id: Id | None = None
-
-
-class SearchQuery(PageQuery):
-    q: Name = Field(description="Part of a product or manufacturer name, in any case.")
-
-
-class ExportQuery(BaseModel):
-    format: Literal["csv", "json"] = "csv"
-
-
-class Ref(BaseModel):
-    id: int
-    name: str
-
-
-class Uploader(BaseModel):
-    id: int
-    name: str | None
-    email: str
-
-
-class Product(BaseModel):
-    """A product with its category, manufacturer and who added it."""
-
-    id: int
-    name: str
-    barcode: str
-    category: Ref
-    company: Ref
-    created_by: Uploader
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    photos: list[Photo]
+# The plain body, or a device's push when a `device_id` comes.
+CompaniesToAdd = choice_of(_pick, plain=NewCompanies, sync=SyncCompanies)

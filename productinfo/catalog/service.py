@@ -1,11 +1,17 @@
-"""Rules and queries of the catalogue: categories and companies."""
+"""Rules and queries of the catalogue: categories and companies (manufacturers).
+
+Companies arrive from the apps in batches: all or nothing without a `device_id`,
+or as a device's push, with a result per record (see `productinfo.ledger`).
+"""
 
 from sqlalchemy import Connection, Table, select, update
 
-from productinfo.auth import activity
+from productinfo import activity
 from productinfo.catalog.models import categories, companies
-from productinfo.db import insert_ignoring_conflicts, one_of, utcnow
+from productinfo.catalog.schemas import SyncCompany
+from productinfo.db import any_of, insert_ignoring_conflicts, utcnow
 from productinfo.errors import Conflict, NotFound, ValidationFailed
+from productinfo.ledger import Push
 from productinfo.pagination import keyset, split_page
 
 NAME_ORDER = ("name_key", "id")
@@ -118,11 +124,41 @@ def add_companies(conn: Connection, items, *, user_id: int | None = None) -> dic
     if not items:
         return {}
 
-    ids, _ = store_companies(conn, [item.name for item in items], user_id=user_id)
+    ids, _ = _store_companies(conn, [item.name for item in items], user_id=user_id)
     return {str(item.id): ids[name_key(item.name)] for item in items}
 
 
-def store_companies(
+def push_companies(conn: Connection, *, user_id: int, device_id: str, items: list) -> dict:
+    """Store a device's companies; return the mapping and a result per record."""
+    push = Push(
+        conn,
+        user_id=user_id,
+        device_id=device_id,
+        kind="company",
+        model=SyncCompany,
+        items=items,
+        id_field="id",
+        merged=(
+            "company_exists",
+            "A company with this name exists (on the server or earlier in this batch); "
+            "this record maps to it.",
+        ),
+    )
+    first = {}  # name key -> index of the first record with that name
+    for index, item in push.todo.items():
+        first.setdefault(name_key(item.name), index)
+    ids, created_keys = {}, set()
+    if first:
+        names = [push.todo[index].name for index in first.values()]
+        ids, created_keys = _store_companies(conn, names, user_id=user_id)
+    push.map(
+        {index: ids[name_key(item.name)] for index, item in push.todo.items()},
+        created={index for key, index in first.items() if key in created_keys},
+    )
+    return push.answer()
+
+
+def _store_companies(
     conn: Connection, names, *, user_id: int | None
 ) -> tuple[dict[str, int], set[str]]:
     """Insert the names not stored yet; return the id of each name's key, and the keys
@@ -143,7 +179,7 @@ def store_companies(
     ids = dict(
         conn.execute(
             select(companies.c.name_key, companies.c.id).where(
-                one_of(conn, companies.c.name_key, first)
+                any_of(conn, companies.c.name_key, first)
             )
         ).all()
     )

@@ -1,4 +1,4 @@
-"""Outgoing email behind one small interface: `send(message)`.
+"""Outgoing email behind one small interface: `send(message)`; `deliver` sends an `Email`.
 
     console   prints each message to standard output; for development only, since
               messages carry one-time links
@@ -10,6 +10,7 @@ The backend is chosen by `MAIL_BACKEND`.
 import logging
 import smtplib
 import sys
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import Flask, current_app
@@ -21,6 +22,15 @@ log = logging.getLogger(__name__)
 
 class MailUnavailable(ServiceUnavailable):
     code = "mail_unavailable"
+
+
+@dataclass(frozen=True)
+class Email:
+    """A plain-text message to one address, written by a service and sent by its route."""
+
+    to: str
+    subject: str
+    text: str
 
 
 SHOWN = ("From", "To", "Subject")
@@ -86,11 +96,23 @@ def init_app(app: Flask) -> None:
     app.extensions["mail"] = backend
 
 
-def send(*, to: str, subject: str, text: str) -> None:
-    """Send a plain-text email from `MAIL_FROM`; raise MailUnavailable if it cannot go."""
+def send(email: Email) -> None:
+    """Send a message from `MAIL_FROM`; raise MailUnavailable if it cannot go."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(text)
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message.set_content(email.text)
     current_app.extensions["mail"].send(message)
+
+
+def deliver(email: Email | None, *, required: bool = False) -> None:
+    """Send a message if there is one; unless `required`, an outage is logged and passes."""
+    if email is None:
+        return
+    try:
+        send(email)
+    except MailUnavailable:
+        if required:
+            raise
+        log.error("could not send %r; the user can ask for it again", email.subject)

@@ -1,16 +1,23 @@
 """HTTP endpoints of photos."""
 
-from flask import request
+from functools import partial
+
+from flask import current_app, request
 
 from productinfo.auth.guard import current_user
-from productinfo.db import connection
+from productinfo.db import after_commit, connection
 from productinfo.envelope import ok
 from productinfo.errors import ValidationFailed
 from productinfo.http import ApiBlueprint
 from productinfo.photos import service
-from productinfo.photos.schemas import Photo, PhotoRef
-from productinfo.sync import service as sync
-from productinfo.sync.schemas import PhotoPushAnswer, PhotoToUpload, SyncPhotoUpload
+from productinfo.photos.schemas import (
+    Photo,
+    PhotoPushAnswer,
+    PhotoRef,
+    PhotoToUpload,
+    SyncPhotoUpload,
+)
+from productinfo.storage import get_storage
 
 bp = ApiBlueprint("photos", __name__)
 
@@ -30,11 +37,13 @@ def upload_photo(body):
     if upload is None:
         raise ValidationFailed.field("file", "is required: send the image as multipart form data")
     data = upload.read()
+    conn, storage, limits = connection(), get_storage(), current_app.extensions["photo_limits"]
+    user_id = current_user().id
     if isinstance(body, SyncPhotoUpload):
-        answer = sync.push_photo(connection(), user_id=current_user().id, upload=body, data=data)
+        answer = service.push(conn, storage, limits, user_id=user_id, item=body, data=data)
         return ok(PhotoPushAnswer.model_validate(answer))
     photo, created = service.upload(
-        connection(), product_id=body.product_id, data=data, user_id=current_user().id
+        conn, storage, limits, product_id=body.product_id, data=data, user_id=user_id
     )
     return ok(
         Photo.model_validate(photo), message="" if created else "This photo was stored already."
@@ -45,5 +54,6 @@ def upload_photo(body):
 def delete_photo(body: PhotoRef):
     """Delete a photo and its stored files (the person who uploaded it, or an admin)."""
     user = current_user()
-    service.delete(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
+    keys = service.delete(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
+    after_commit(partial(service.remove_objects, get_storage(), keys))
     return ok(message="Deleted.")

@@ -2,13 +2,36 @@
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from productinfo.fields import Id
+from productinfo.fields import DeviceId, Id, LocalId
+from productinfo.http import choice_of
+from productinfo.ledger import PushAnswer
 
 
 class PhotoUpload(BaseModel):
     product_id: Id = Field(description="The product the photo shows.")
+
+
+class SyncPhotoUpload(BaseModel):
+    device_id: DeviceId
+    local_id: LocalId
+    product_id: Id | None = Field(None, description="A server id; or give `product_local_id`.")
+    product_local_id: LocalId | None = None
+
+    @model_validator(mode="after")
+    def _one_product(self):
+        if (self.product_id is None) == (self.product_local_id is None):
+            raise ValueError("give exactly one of product_id and product_local_id")
+        return self
+
+
+def _pick(data) -> str:
+    return "sync" if isinstance(data, dict) and "device_id" in data else "plain"
+
+
+# The plain body, or a device's push when a `device_id` comes.
+PhotoToUpload = choice_of(_pick, plain=PhotoUpload, sync=SyncPhotoUpload)
 
 
 class PhotoRef(BaseModel):
@@ -28,3 +51,7 @@ class Photo(BaseModel):
     content_type: str
     created_by: int
     created_at: dt.datetime
+
+
+class PhotoPushAnswer(PushAnswer):
+    photo: Photo

@@ -1,99 +1,43 @@
-"""Photos of products: store an upload, list a product's photos, delete one.
+"""Photos of products: store an upload (from the app, or a device's push), delete one.
 
 A photo is two stored objects (the image and its thumbnail) and one row. They
-stand or fall together: objects are stored first, and removed again if the row
-cannot be written; the row is deleted first, then the objects. So `upload` and
-`delete` commit their own transaction.
+stand or fall together: the objects are stored first and removed again if the
+row cannot be written; a deleted row's objects are removed once the deletion
+is committed.
 """
 
 import hashlib
 import logging
 import threading
+from dataclasses import dataclass
 
-from flask import current_app
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.engine import RowMapping
 
-from productinfo.auth import activity
-from productinfo.catalog.models import products
+from productinfo import activity, ledger
 from productinfo.db import insert_ignoring_conflicts, utcnow
-from productinfo.errors import Forbidden, NotFound
-from productinfo.photos import images
+from productinfo.errors import Forbidden, NotFound, ValidationFailed
+from productinfo.photos import images, queries
 from productinfo.photos.models import photos
-from productinfo.storage import get_storage, make_key
+from productinfo.products.models import products
+from productinfo.storage import Storage, make_key
 
 log = logging.getLogger(__name__)
+# A 48 MP photo takes some 150 MB to decode: only a few at a time, however many threads.
 PIPELINES = threading.BoundedSemaphore(2)
 
 
-def _shape(row: RowMapping, urls: dict[str, str]) -> dict:
-    return {
-        "id": row["id"],
-        "product_id": row["product_id"],
-        "url": urls.get(row["key"]),
-        "thumbnail_url": urls.get(row["thumbnail_key"]),
-        "width": row["width"],
-        "height": row["height"],
-        "size": row["size"],
-        "content_type": row["content_type"],
-        "created_by": row["created_by"],
-        "created_at": row["created_at"],
-    }
+@dataclass(frozen=True)
+class Limits:
+    """The largest upload accepted, in bytes and in pixels."""
 
+    max_bytes: int
+    max_pixels: int
 
-# Built once, so that SQLAlchemy reuses its cache key; the list is expanded on each call.
-_OF_PRODUCTS = (
-    select(photos)
-    .where(photos.c.product_id.in_(bindparam("product_ids", expanding=True)))
-    .order_by(photos.c.id)
-)
-
-
-PREFIX = "photo_"
-
-
-def joined_columns() -> list:
-    """Return the columns a query joining photos selects, named `photo_<column>`."""
-    return [column.label(PREFIX + column.name) for column in photos.c if column.name != "sha256"]
-
-
-def from_joined(rows) -> list[dict]:
-    """Shape the photos of rows selected with `joined_columns`, URLs signed in one batch."""
-    return _shaped(
-        [
-            {k.removeprefix(PREFIX): value for k, value in row.items() if k.startswith(PREFIX)}
-            for row in rows
-            if row[PREFIX + "id"] is not None
-        ]
-    )
-
-
-def of_products(conn: Connection, product_ids: list[int]) -> dict[int, list[dict]]:
-    """Return the photos of each product, oldest first, with URLs signed in one batch."""
-    if not product_ids:
-        return {}
-    rows = conn.execute(_OF_PRODUCTS, {"product_ids": product_ids}).mappings().all()
-    found: dict[int, list[dict]] = {}
-    for photo in _shaped(rows):
-        found.setdefault(photo["product_id"], []).append(photo)
-    return found
-
-
-def _shaped(rows) -> list[dict]:
-    """Shape photo rows, their URLs signed in one batch."""
-    if not rows:
-        return []
-    urls = get_storage().urls([key for row in rows for key in (row["key"], row["thumbnail_key"])])
-    return [_shape(row, urls) for row in rows]
-
-
-def get(conn: Connection, photo_id: int) -> dict:
-    """Return a photo with its URLs, or raise NotFound."""
-    row = conn.execute(select(photos).where(photos.c.id == photo_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"There is no photo {photo_id}.", code="photo_not_found")
-    return _shape(row, get_storage().urls([row["key"], row["thumbnail_key"]]))
+    @classmethod
+    def from_config(cls, config) -> "Limits":
+        """Read the limits from the app's configuration."""
+        return cls(max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"])
 
 
 def _existing(conn: Connection, product_id: int, sha256: str) -> int | None:
@@ -102,7 +46,9 @@ def _existing(conn: Connection, product_id: int, sha256: str) -> int | None:
     ).scalar()
 
 
-def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> tuple[dict, bool]:
+def upload(
+    conn: Connection, storage: Storage, limits: Limits, *, product_id: int, data: bytes, user_id
+) -> tuple[dict, bool]:
     """Check, clean and store a photo of a live product; return (photo, created).
 
     The same bytes sent again for the same product give back the same photo.
@@ -115,20 +61,15 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
     # A retry after a lost answer is recognised before the costly decoding.
     existing = _existing(conn, product_id, hashlib.sha256(data).hexdigest())
     if existing is not None:
-        return get(conn, existing), False
-    config = current_app.config
-    # A 48 MP photo takes some 150 MB to decode: only a few at a time, however many threads.
+        return queries.get(conn, storage, existing), False
     with PIPELINES:
-        photo = images.process(
-            data, max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"]
-        )
+        photo = images.process(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
 
     # Objects are named by product and content: another product's copy of the same
     # picture has objects of its own, and deleting one photo never touches another.
     digest = hashlib.sha256(f"{product_id}:{photo.sha256}".encode()).hexdigest()
     key = make_key(digest, photo.original.content_type)
     thumbnail_key = make_key(digest, photo.thumbnail.content_type, variant="thumb")
-    storage = get_storage()
     stored = []
     try:
         for object_key, image in ((key, photo.original), (thumbnail_key, photo.thumbnail)):
@@ -151,29 +92,55 @@ def upload(conn: Connection, *, product_id: int, data: bytes, user_id: int) -> t
         if photo_id is None:
             # The same upload, stored by a concurrent request under the very same keys.
             stored = []
-            return get(conn, _existing(conn, product_id, photo.sha256)), False
+            existing = _existing(conn, product_id, photo.sha256)
+            return queries.get(conn, storage, existing), False
         conn.execute(update(products).where(products.c.id == product_id).values(updated_at=now))
         activity.record(conn, user_id, "photo_uploaded", photo_id=photo_id, product_id=product_id)
-        conn.commit()
     except BaseException:
-        conn.rollback()
-        _discard(stored)
+        remove_objects(storage, stored)
         raise
-    return get(conn, photo_id), True
+    return queries.get(conn, storage, photo_id), True
 
 
-def _discard(keys: list[str]) -> None:
-    """Remove objects stored for a photo that was not saved."""
-    if not keys:
-        return
-    try:
-        get_storage().delete(keys)
-    except Exception:
-        log.exception("could not remove the orphaned objects %s", keys)
+def push(
+    conn: Connection, storage: Storage, limits: Limits, *, user_id: int, item, data: bytes
+) -> dict:
+    """Store a device's photo, named by its local id and its product's; return the push answer."""
+    scope = {"user_id": user_id, "device_id": item.device_id}
+    known = ledger.mapped(conn, scope, "photo", [item.local_id]).get(item.local_id)
+    if known is not None:
+        try:
+            return _push_answer(item.local_id, queries.get(conn, storage, known), "existing")
+        except NotFound:
+            ledger.forget(conn, scope, "photo", item.local_id)  # deleted since: store it again
+    product_id = item.product_id
+    if product_id is None:
+        local = item.product_local_id
+        product_id = ledger.mapped(conn, scope, "product", [local]).get(local)
+        if product_id is None:
+            raise ValidationFailed.field(
+                "product_local_id",
+                "no product with this local id was pushed from this device",
+                code="unknown_product",
+            )
+    photo, created = upload(
+        conn, storage, limits, product_id=product_id, data=data, user_id=user_id
+    )
+    ledger.remember(conn, scope, "photo", {item.local_id: photo["id"]})
+    return _push_answer(item.local_id, photo, "created" if created else "merged")
 
 
-def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> None:
-    """Delete a photo (the uploader or an admin), then its stored objects."""
+def _push_answer(local_id: str, photo: dict, status: str) -> dict:
+    result = ledger.result(0, local_id, status, photo["id"])
+    if status == "merged":
+        result.update(
+            code="photo_exists", message="The same photo of this product was stored already."
+        )
+    return {"mapping": {"photos": {local_id: photo["id"]}}, "results": [result], "photo": photo}
+
+
+def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> list[str]:
+    """Delete a photo (the uploader or an admin); return the keys of its objects to remove."""
     row = conn.execute(select(photos).where(photos.c.id == photo_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no photo {photo_id}.", code="photo_not_found")
@@ -186,9 +153,14 @@ def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> 
     now = utcnow()
     conn.execute(update(products).where(products.c.id == row["product_id"]).values(updated_at=now))
     activity.record(conn, user_id, "photo_deleted", photo_id=photo_id, product_id=row["product_id"])
-    conn.commit()
+    return [row["key"], row["thumbnail_key"]]
+
+
+def remove_objects(storage: Storage, keys: list[str]) -> None:
+    """Remove stored objects that no row names; a failure leaves unreachable bytes, logged."""
+    if not keys:
+        return
     try:
-        get_storage().delete([row["key"], row["thumbnail_key"]])
+        storage.delete(keys)
     except Exception:
-        # The photo is gone for every client; only unreachable bytes remain.
-        log.exception("photo %s deleted, but its objects could not be removed", photo_id)
+        log.exception("could not remove the objects %s", keys)

@@ -1,1 +1,1 @@
-"""Offline sync: idempotent pushes with local-id mapping, and an incremental pull."""
+"""Offline sync: the incremental pull. The pushes go through each feature and the ledger."""

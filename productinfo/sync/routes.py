@@ -3,6 +3,7 @@
 from productinfo.db import connection
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
+from productinfo.storage import get_storage
 from productinfo.sync import service
 from productinfo.sync.schemas import PullAnswer, PullQuery
 
@@ -24,6 +25,6 @@ def pull(query: PullQuery):
     No change is ever skipped, but a record may come twice: apply them as upserts.
     """
     changes, next_cursor, has_more = service.pull(
-        connection(), cursor=query.cursor, limit=query.limit
+        connection(), get_storage(), cursor=query.cursor, limit=query.limit
     )
     return ok(PullAnswer.model_validate(changes), next_cursor=next_cursor, has_more=has_more)

@@ -1,13 +1,9 @@
-"""Streaming export of the catalogue: rows are read and sent a batch at a time, never all held."""
+"""The catalogue as a CSV or JSON download, written a batch of rows at a time, never all held."""
 
 import csv
 import io
 
-from flask import current_app, stream_with_context
 from pydantic_core import to_json
-
-from productinfo.catalog import products
-from productinfo.db import get_engine, utcnow
 
 COLUMNS = [
     "id",
@@ -27,25 +23,17 @@ COLUMNS = [
 # A cell starting with one of these runs as a formula in a spreadsheet; the quote defuses it.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
+MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
 
 
-def stream(format: str):
-    """Answer with the live catalogue as a CSV or JSON download."""
-    engine = get_engine()
-
-    def catalogue():
-        with engine.connect() as conn:
-            yield from products.all_live(conn)
-
-    body, mimetype = (_csv, "text/csv") if format == "csv" else (_json, "application/json")
-    response = current_app.response_class(stream_with_context(body(catalogue())), mimetype=mimetype)
-    filename = f"products-{utcnow():%Y-%m-%d}.{format}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"  # it names the staff
-    return response
+def chunks(catalogue, format: str, *, base_url: str):
+    """Yield the catalogue's products as pieces of a CSV or JSON file."""
+    if format == "csv":
+        return _csv(catalogue, base_url)
+    return _json(catalogue)
 
 
-def _flat(product: dict) -> list:
+def _flat(product: dict, base_url: str) -> list:
     return [
         product["id"],
         product["name"],
@@ -59,27 +47,27 @@ def _flat(product: dict) -> list:
         product["created_by"]["email"],
         product["created_at"].isoformat().replace("+00:00", "Z"),
         product["updated_at"].isoformat().replace("+00:00", "Z"),
-        " ".join(_absolute(photo["url"]) for photo in product["photos"] if photo["url"]),
+        " ".join(_absolute(photo["url"], base_url) for photo in product["photos"] if photo["url"]),
     ]
 
 
-def _absolute(url: str) -> str:
+def _absolute(url: str, base_url: str) -> str:
     # The local backend's URLs are relative to the API; a spreadsheet needs the whole address.
-    return url if "://" in url else current_app.config["PUBLIC_BASE_URL"] + url
+    return url if "://" in url else base_url + url
 
 
 def _defused(value):
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def _csv(catalogue):
+def _csv(catalogue, base_url: str):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     # The byte order mark tells spreadsheets the file is UTF-8 (names in Arabic, French...).
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
     for count, product in enumerate(catalogue, start=1):
-        writer.writerow([_defused(value) for value in _flat(product)])
+        writer.writerow([_defused(value) for value in _flat(product, base_url)])
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -9,6 +9,8 @@ as typed.
 
 import re
 
+from productinfo.errors import ValidationFailed
+
 GTIN_LENGTHS = (8, 12, 13, 14)
 _SEPARATORS = re.compile(r"[\s\-]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -52,3 +54,18 @@ def check(code: str, mode: str) -> str | None:
         f"The check digit of {code} is wrong: it should be {expected} "
         f"({code[:-1]}{expected}). Check the number for a typo."
     )
+
+
+def read(raw: str, mode: str, *, field: str = "barcode") -> tuple[str, str | None]:
+    """Clean a barcode and check its check digit; return (code, warning or None).
+
+    With mode `strict` (BARCODE_CHECKSUM's default) a wrong check digit is a 422
+    `invalid_check_digit`; with `warn` it comes back as a warning; `off` skips it.
+    """
+    code = clean(raw)
+    if not code:
+        raise ValidationFailed.field(field, "must contain more than spaces and dashes")
+    problem = check(code, mode)
+    if problem and mode == STRICT:
+        raise ValidationFailed.field(field, problem, code="invalid_check_digit")
+    return code, problem

@@ -1,10 +1,42 @@
-"""The activity history: one row per state change, in the history of the user it concerns."""
+"""The activity log: one row per state change, in the history of the user it concerns.
 
-from sqlalchemy import Connection, func, insert, or_, select
+Every feature records its events here (sign-ups, products added, photos
+uploaded, roles changed...); `/users.history` and `/users.me` read them back.
+"""
 
-from productinfo.auth.models import activity
-from productinfo.db import utcnow
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    func,
+    insert,
+    or_,
+    select,
+)
+
+from productinfo.db import UTCDateTime, metadata, utcnow
 from productinfo.pagination import keyset, split_page
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Whose history this event belongs to, and who caused it when that was someone else.
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("actor_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("kind", String(40), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_activity_user_id_id", "user_id", "id"),
+    Index("ix_activity_user_id_kind", "user_id", "kind"),
+    Index("ix_activity_actor_id_id", "actor_id", "id"),
+    sqlite_autoincrement=True,
+)
 
 
 def record(

@@ -1,8 +1,14 @@
 """HTTP endpoints of products."""
 
+from flask import current_app, stream_with_context
+
 from productinfo.auth.guard import current_user
-from productinfo.catalog import export, products
-from productinfo.catalog.schemas import (
+from productinfo.db import connection, get_engine, utcnow
+from productinfo.envelope import ok
+from productinfo.http import ApiBlueprint
+from productinfo.ledger import PushAnswer
+from productinfo.products import export, queries, service
+from productinfo.products.schemas import (
     BarcodePath,
     ExportQuery,
     HistoryQuery,
@@ -11,15 +17,17 @@ from productinfo.catalog.schemas import (
     ProductChanges,
     ProductPath,
     ProductRef,
+    ProductsToAdd,
     SearchQuery,
+    SyncProducts,
 )
-from productinfo.db import connection
-from productinfo.envelope import ok
-from productinfo.http import ApiBlueprint
-from productinfo.sync import service as sync
-from productinfo.sync.schemas import ProductsToAdd, PushAnswer, SyncProducts
+from productinfo.storage import get_storage
 
 bp = ApiBlueprint("products", __name__)
+
+
+def _checksum() -> str:
+    return current_app.config["BARCODE_CHECKSUM"]
 
 
 def _warnings(warnings) -> str:
@@ -37,41 +45,49 @@ def add_products(body):
     product has a `local_id`, may name its company by `company_local_id`, and gets a
     result of its own.
     """
-    conn = connection()
-    user = current_user()
+    conn, user_id = connection(), current_user().id
     if isinstance(body, SyncProducts):
-        answer, warnings = sync.push_products(
-            conn, user_id=user.id, device_id=body.device_id, items=body.products
+        answer, warnings = service.push(
+            conn,
+            user_id=user_id,
+            device_id=body.device_id,
+            items=body.products,
+            checksum=_checksum(),
         )
-        conn.commit()
         return ok(PushAnswer.model_validate(answer), message=warnings)
-    if isinstance(body, NewProducts):
-        created = products.add_many(conn, body.products, user_id=user.id)
-    else:
-        created = [products.add(conn, body, user_id=user.id)]
-    conn.commit()
+    many = isinstance(body, NewProducts)
+    created = service.add_many(
+        conn,
+        get_storage(),
+        body.products if many else [body],
+        user_id=user_id,
+        checksum=_checksum(),
+        prefix="products" if many else "",
+    )
     found = [Product.model_validate(product) for product, _ in created]
     message = _warnings(warning for _, warning in created)
-    return ok(found if isinstance(body, NewProducts) else found[0], message=message)
+    return ok(found if many else found[0], message=message)
 
 
 @bp.read("/products.getByBarcode/<path:barcode>", path=BarcodePath, response=Product)
 def get_product_by_barcode(barcode: str):
     """Find the product of a barcode, in any printed form (UPC-A finds its EAN-13); 404 if none."""
-    return ok(Product.model_validate(products.get_by_barcode(connection(), barcode)))
+    product = queries.get_by_barcode(connection(), get_storage(), barcode, checksum=_checksum())
+    return ok(Product.model_validate(product))
 
 
 @bp.read("/products.getById/<product_id>", path=ProductPath, response=Product)
 def get_product(product_id: int):
     """Get one product."""
-    return ok(Product.model_validate(products.get(connection(), product_id)))
+    return ok(Product.model_validate(queries.get(connection(), get_storage(), product_id)))
 
 
 @bp.read("/products.history", query=HistoryQuery, response=list[Product], paginated=True)
 def get_product_history(query: HistoryQuery):
     """List products newest first: the caller's (`scope=mine`, the default) or everyone's."""
-    found, next_cursor = products.history(
+    found, next_cursor = queries.history(
         connection(),
+        get_storage(),
         user_id=current_user().id if query.scope == "mine" else None,
         category_id=query.category_id,
         company_id=query.company_id,
@@ -84,8 +100,8 @@ def get_product_history(query: HistoryQuery):
 @bp.read("/products.search", query=SearchQuery, response=list[Product], paginated=True)
 def search_products(query: SearchQuery):
     """Find products by part of their name or their manufacturer's name, newest first."""
-    found, next_cursor = products.search(
-        connection(), q=query.q, cursor=query.cursor, limit=query.limit
+    found, next_cursor = queries.search(
+        connection(), get_storage(), q=query.q, cursor=query.cursor, limit=query.limit
     )
     return ok([Product.model_validate(p) for p in found], next_cursor=next_cursor)
 
@@ -97,20 +113,23 @@ def update_product(body: ProductChanges):
     Only the person who added it or an admin (403 `not_your_product`); any other
     field is a 422.
     """
-    conn = connection()
     user = current_user()
-    product, warning = products.update(conn, body, user_id=user.id, is_admin=user.role == "admin")
-    conn.commit()
+    product, warning = service.update(
+        connection(),
+        get_storage(),
+        body,
+        user_id=user.id,
+        is_admin=user.role == "admin",
+        checksum=_checksum(),
+    )
     return ok(Product.model_validate(product), message=warning or "")
 
 
 @bp.write("/products.delete", body=ProductRef)
 def delete_product(body: ProductRef):
     """Delete a product (the person who added it or an admin); synced apps see a tombstone."""
-    conn = connection()
     user = current_user()
-    products.delete(conn, body.id, user_id=user.id, is_admin=user.role == "admin")
-    conn.commit()
+    service.delete(connection(), body.id, user_id=user.id, is_admin=user.role == "admin")
     return ok(message="Deleted.")
 
 
@@ -123,4 +142,17 @@ def delete_product(body: ProductRef):
 )
 def export_products(query: ExportQuery):
     """Download the whole catalogue as CSV or JSON, streamed as it is read."""
-    return export.stream(query.format)
+    engine, storage = get_engine(), get_storage()
+
+    def catalogue():
+        with engine.connect() as conn:
+            yield from queries.all_live(conn, storage)
+
+    body = export.chunks(catalogue(), query.format, base_url=current_app.config["PUBLIC_BASE_URL"])
+    response = current_app.response_class(
+        stream_with_context(body), mimetype=export.MEDIA_TYPES[query.format]
+    )
+    filename = f"products-{utcnow():%Y-%m-%d}.{query.format}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"  # it names the staff
+    return response

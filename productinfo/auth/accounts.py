@@ -1,0 +1,82 @@
+"""What every account service shares: its settings, the user queries, the password rules."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+from sqlalchemy.engine import RowMapping
+
+from productinfo.auth.models import users
+from productinfo.errors import Forbidden, NotFound, ValidationFailed
+from productinfo.security import passwords
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the account services need of the configuration."""
+
+    secret_key: str
+    bcrypt_rounds: int
+    access_lifetime: dt.timedelta
+    refresh_lifetime: dt.timedelta
+    signup_mode: str
+    allowed_domains: tuple[str, ...]
+    base_url: str  # of the links in emails
+
+    @classmethod
+    def from_config(cls, config) -> "Settings":
+        """Read the settings from the app's configuration."""
+        return cls(
+            secret_key=config["SECRET_KEY"],
+            bcrypt_rounds=config["BCRYPT_ROUNDS"],
+            access_lifetime=dt.timedelta(minutes=config["ACCESS_TOKEN_MINUTES"]),
+            refresh_lifetime=dt.timedelta(days=config["REFRESH_TOKEN_DAYS"]),
+            signup_mode=config["SIGNUP_MODE"],
+            allowed_domains=tuple(config["SIGNUP_ALLOWED_DOMAINS"]),
+            base_url=config["PUBLIC_BASE_URL"],
+        )
+
+
+def public_user(row: RowMapping) -> dict:
+    """Describe an account without its secrets."""
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "role": row["role"],
+        "email_verified": row["email_verified_at"] is not None,
+        "approved": row["approved_at"] is not None,
+        "disabled": row["disabled_at"] is not None,
+        "created_at": row["created_at"],
+    }
+
+
+def get_user(conn: Connection, user_id: int) -> RowMapping:
+    """Return an account or raise NotFound."""
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no user {user_id}.", code="user_not_found")
+    return row
+
+
+def find_by_email(conn: Connection, email: str) -> RowMapping | None:
+    """Return the account with this (normalised) address, if any."""
+    return conn.execute(select(users).where(users.c.email == email)).mappings().first()
+
+
+def account_disabled() -> Forbidden:
+    """Build the error for a caller whose account an admin disabled."""
+    return Forbidden("This account is disabled. Ask an admin.", code="account_disabled")
+
+
+def check_new_password(password: str, *, email: str, name: str | None) -> None:
+    """Raise a 422 naming why a new password is refused, if it is."""
+    found = passwords.problem(password, user_inputs=(email, email.split("@")[0], name or ""))
+    if found:
+        code, reason = found
+        raise ValidationFailed.field("password", reason, code=code)
+
+
+def hash_password(password: str, settings: Settings) -> str:
+    """Hash an acceptable password at the configured cost."""
+    return passwords.hash_password(password, rounds=settings.bcrypt_rounds)

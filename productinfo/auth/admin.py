@@ -1,0 +1,135 @@
+"""Administration of accounts: list them, approve, change roles, disable, create the first admin.
+
+One active admin always remains: the last one can neither step down nor be
+disabled.
+"""
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from productinfo import activity
+from productinfo.auth import sessions
+from productinfo.auth.accounts import (
+    Settings,
+    check_new_password,
+    find_by_email,
+    get_user,
+    hash_password,
+)
+from productinfo.auth.models import users
+from productinfo.db import utcnow
+from productinfo.errors import Conflict
+from productinfo.pagination import keyset, split_page
+
+
+def list_users(conn: Connection, *, role=None, status=None, cursor=None, limit: int):
+    """Return a page of accounts, oldest first, optionally by role or status."""
+    query = select(users)
+    if role:
+        query = query.where(users.c.role == role)
+    if status == "pending":
+        query = query.where(users.c.approved_at.is_(None), users.c.disabled_at.is_(None))
+    elif status == "active":
+        query = query.where(users.c.approved_at.is_not(None), users.c.disabled_at.is_(None))
+    elif status == "disabled":
+        query = query.where(users.c.disabled_at.is_not(None))
+    rows = conn.execute(keyset(query, (users.c.id,), cursor, limit)).mappings().all()
+    return split_page(rows, ("id",), limit)
+
+
+def set_role(conn: Connection, *, admin_id: int, user_id: int, role: str) -> RowMapping:
+    """Make a user staff or admin; the last active admin cannot step down."""
+    user = get_user(conn, user_id)
+    if user["role"] == role:
+        return user
+    if user["role"] == "admin" and user["disabled_at"] is None:
+        _keep_an_admin(conn)
+    conn.execute(update(users).where(users.c.id == user_id).values(role=role, updated_at=utcnow()))
+    activity.record(conn, user_id, "role_changed", actor_id=admin_id, role=role)
+    return get_user(conn, user_id)
+
+
+def _keep_an_admin(conn: Connection) -> None:
+    """Refuse to take away the last active admin.
+
+    Locking the active admins makes two admins demoting or disabling each other at
+    once wait for one another, so that one of them stays.
+    """
+    active = conn.execute(
+        select(users.c.id)
+        .where(users.c.role == "admin", users.c.disabled_at.is_(None))
+        .with_for_update()
+    ).all()
+    if len(active) <= 1:
+        raise Conflict("This is the last admin. Make someone else admin first.", code="last_admin")
+
+
+def set_disabled(conn: Connection, *, admin_id: int, user_id: int, disabled: bool) -> RowMapping:
+    """Disable an account (ending its sessions) or enable it again."""
+    user = get_user(conn, user_id)
+    if disabled and user_id == admin_id:
+        raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
+    now = utcnow()
+    if disabled and user["disabled_at"] is None:
+        if user["role"] == "admin":
+            _keep_an_admin(conn)
+        conn.execute(
+            update(users).where(users.c.id == user_id).values(disabled_at=now, updated_at=now)
+        )
+        sessions.revoke(conn, user_id=user_id, now=now)
+        activity.record(conn, user_id, "account_disabled", actor_id=admin_id)
+    elif not disabled and user["disabled_at"] is not None:
+        conn.execute(
+            update(users).where(users.c.id == user_id).values(disabled_at=None, updated_at=now)
+        )
+        activity.record(conn, user_id, "account_enabled", actor_id=admin_id)
+    return get_user(conn, user_id)
+
+
+def approve(conn: Connection, *, admin_id: int, user_id: int) -> RowMapping:
+    """Let an account waiting for approval reach the catalogue."""
+    user = get_user(conn, user_id)
+    if user["approved_at"] is None:
+        now = utcnow()
+        conn.execute(
+            update(users).where(users.c.id == user_id).values(approved_at=now, updated_at=now)
+        )
+        activity.record(conn, user_id, "account_approved", actor_id=admin_id)
+    return get_user(conn, user_id)
+
+
+def create_admin(
+    conn: Connection, settings: Settings, *, email: str, password: str | None
+) -> tuple[RowMapping, bool]:
+    """Create a verified admin, or promote the existing account; return (user, created)."""
+    now = utcnow()
+    user = find_by_email(conn, email)
+    if user is not None:
+        conn.execute(
+            update(users)
+            .where(users.c.id == user["id"])
+            .values(
+                role="admin",
+                approved_at=user["approved_at"] or now,
+                disabled_at=None,
+                updated_at=now,
+            )
+        )
+        activity.record(conn, user["id"], "role_changed", role="admin", via="cli")
+        return get_user(conn, user["id"]), False
+    check_new_password(password, email=email, name=None)
+    user_id = conn.execute(
+        insert(users)
+        .values(
+            email=email,
+            password_hash=hash_password(password, settings),
+            role="admin",
+            email_verified_at=now,
+            approved_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(users.c.id)
+    ).scalar_one()
+    activity.record(conn, user_id, "signup", via="cli", role="admin")
+    return get_user(conn, user_id), True

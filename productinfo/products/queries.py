@@ -1,0 +1,176 @@
+"""Reading products: one by id or barcode, pages of history and search, the whole catalogue.
+
+Every product comes with its category, company, uploader and photos; photo URLs
+come from the storage backend passed in.
+"""
+
+from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy.engine import RowMapping
+
+from productinfo.auth.models import users
+from productinfo.catalog.models import categories, companies
+from productinfo.catalog.service import name_key
+from productinfo.db import any_of
+from productinfo.errors import NotFound
+from productinfo.pagination import keyset, split_page
+from productinfo.photos import queries as photos
+from productinfo.photos.models import photos as photo_table
+from productinfo.products import barcodes
+from productinfo.products.models import products
+from productinfo.storage import Storage
+
+LIVE = products.c.deleted_at.is_(None)
+
+
+def _query():
+    """Select live products with their category, company and uploader."""
+    return (
+        select(
+            products.c.id,
+            products.c.name,
+            products.c.barcode,
+            products.c.created_at,
+            products.c.updated_at,
+            categories.c.id.label("category_id"),
+            categories.c.name.label("category_name"),
+            companies.c.id.label("company_id"),
+            companies.c.name.label("company_name"),
+            users.c.id.label("user_id"),
+            users.c.name.label("user_name"),
+            users.c.email.label("user_email"),
+        )
+        .select_from(
+            products.join(categories, categories.c.id == products.c.category_id)
+            .join(companies, companies.c.id == products.c.company_id)
+            .join(users, users.c.id == products.c.created_by)
+        )
+        .where(LIVE)
+    )
+
+
+# One product with its photos, one row per photo, in one round trip. Built once, so that
+# SQLAlchemy reuses its cache key instead of hashing a new join each call.
+_ONE = (
+    _query()
+    .add_columns(*photos.joined_columns())
+    .outerjoin(photo_table, photo_table.c.product_id == products.c.id)
+    .order_by(photo_table.c.id)
+)
+_BY_ID = _ONE.where(products.c.id == bindparam("product_id"))
+_BY_BARCODE = _ONE.where(products.c.barcode_key == bindparam("barcode_key"))
+
+
+def _one(conn: Connection, storage: Storage, query, params: dict) -> dict | None:
+    """Return the product a query finds, with its photos, or None."""
+    rows = conn.execute(query, params).mappings().all()
+    if not rows:
+        return None
+    return {**shape(rows[0]), "photos": photos.from_joined(rows, storage)}
+
+
+def shape(row: RowMapping) -> dict:
+    """Nest a product row's category, company and uploader."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "barcode": row["barcode"],
+        "category": {"id": row["category_id"], "name": row["category_name"]},
+        "company": {"id": row["company_id"], "name": row["company_name"]},
+        "created_by": {"id": row["user_id"], "name": row["user_name"], "email": row["user_email"]},
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def with_photos(conn: Connection, storage: Storage, rows) -> list[dict]:
+    """Shape product rows, each with its photos."""
+    found = photos.of_products(conn, storage, [row["id"] for row in rows])
+    return [{**shape(row), "photos": found.get(row["id"], [])} for row in rows]
+
+
+def get(conn: Connection, storage: Storage, product_id: int) -> dict:
+    """Return a live product, with its photos, or raise NotFound."""
+    product = _one(conn, storage, _BY_ID, {"product_id": product_id})
+    if product is None:
+        raise NotFound(f"There is no product {product_id}.", code="product_not_found")
+    return product
+
+
+def find_by_barcode_key(conn: Connection, storage: Storage, key: str) -> dict | None:
+    """Return the live product stored under a barcode key, with its photos, or None."""
+    return _one(conn, storage, _BY_BARCODE, {"barcode_key": key})
+
+
+def get_by_barcode(conn: Connection, storage: Storage, raw: str, *, checksum: str) -> dict:
+    """Return the live product of a barcode, in any printed form of the same GTIN."""
+    code, _ = barcodes.read(raw, checksum)
+    product = find_by_barcode_key(conn, storage, barcodes.key(code))
+    if product is None:
+        raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
+    return product
+
+
+def get_many(conn: Connection, storage: Storage, product_ids: list[int]) -> list[dict]:
+    """Return the live products among these ids, with their photos, in id order."""
+    if not product_ids:
+        return []
+    query = _query().where(any_of(conn, products.c.id, product_ids)).order_by(products.c.id)
+    return with_photos(conn, storage, conn.execute(query).mappings().all())
+
+
+def history(
+    conn: Connection,
+    storage: Storage,
+    *,
+    user_id=None,
+    category_id=None,
+    company_id=None,
+    cursor=None,
+    limit: int,
+):
+    """Return a page of live products, newest first, optionally filtered."""
+    query = _query()
+    if user_id is not None:
+        query = query.where(products.c.created_by == user_id)
+    if category_id is not None:
+        query = query.where(products.c.category_id == category_id)
+    if company_id is not None:
+        query = query.where(products.c.company_id == company_id)
+    return _page(conn, storage, query, cursor=cursor, limit=limit)
+
+
+def search(conn: Connection, storage: Storage, *, q: str, cursor=None, limit: int):
+    """Return a page of products whose name or manufacturer's name contains `q`, newest first."""
+    folded = name_key(q)
+    makers = select(companies.c.id).where(companies.c.name_key.contains(folded, autoescape=True))
+    query = _query().where(
+        or_(
+            products.c.name_key.contains(folded, autoescape=True), products.c.company_id.in_(makers)
+        )
+    )
+    return _page(conn, storage, query, cursor=cursor, limit=limit)
+
+
+def _page(conn: Connection, storage: Storage, query, *, cursor, limit: int):
+    rows = (
+        conn.execute(keyset(query, (products.c.id,), cursor, limit, descending=True))
+        .mappings()
+        .all()
+    )
+    rows, next_cursor = split_page(rows, ("id",), limit)
+    return with_photos(conn, storage, rows), next_cursor
+
+
+def all_live(conn: Connection, storage: Storage, *, batch: int = 1000):
+    """Yield every live product with its photos, oldest first, a batch of rows at a time."""
+    after = 0
+    while True:
+        rows = (
+            conn.execute(_query().where(products.c.id > after).order_by(products.c.id).limit(batch))
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return
+        yield from with_photos(conn, storage, rows)
+        after = rows[-1]["id"]

@@ -1,0 +1,136 @@
+"""Request and response models of the product endpoints."""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from productinfo.fields import DeviceId, Id, LocalId, Name
+from productinfo.http import choice_of
+from productinfo.pagination import PageQuery
+from productinfo.photos.schemas import Photo
+from productinfo.products.models import BARCODE_MAX
+
+MAX_PRODUCTS_PER_REQUEST = 1000
+Barcode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BARCODE_MAX),
+    Field(
+        description="As printed or scanned; spaces and dashes are ignored.",
+        examples=["5449000000996"],
+    ),
+]
+
+
+class NewProduct(BaseModel):
+    name: Name
+    barcode: Barcode
+    category_id: Id
+    company_id: Id
+
+
+class NewProducts(BaseModel):
+    products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
+
+
+class ProductPath(BaseModel):
+    product_id: Id
+
+
+class BarcodePath(BaseModel):
+    barcode: Barcode
+
+
+class ProductChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    name: Name | None = None
+    barcode: Barcode | None = None
+    category_id: Id | None = None
+    company_id: Id | None = None
+
+
+class ProductRef(BaseModel):
+    id: Id
+
+
+class HistoryQuery(PageQuery):
+    scope: Literal["mine", "all"] = Field("mine", description="Your uploads, or everyone's.")
+    category_id: Id | None = None
+    company_id: Id | None = None
+
+
+class SearchQuery(PageQuery):
+    q: Name = Field(description="Part of a product or manufacturer name, in any case.")
+
+
+class ExportQuery(BaseModel):
+    format: Literal["csv", "json"] = "csv"
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class Uploader(BaseModel):
+    id: int
+    name: str | None
+    email: str
+
+
+class Product(BaseModel):
+    """A product with its category, manufacturer and who added it."""
+
+    id: int
+    name: str
+    barcode: str
+    category: Ref
+    company: Ref
+    created_by: Uploader
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    photos: list[Photo]
+
+
+class SyncProduct(BaseModel):
+    local_id: LocalId
+    name: Name
+    barcode: Barcode
+    category_id: Id
+    company_id: Id | None = Field(None, description="A server id; or give `company_local_id`.")
+    company_local_id: LocalId | None = Field(
+        None, description="The local id of a company pushed from this device, now or before."
+    )
+
+    @model_validator(mode="after")
+    def _one_company(self):
+        if (self.company_id is None) == (self.company_local_id is None):
+            raise ValueError("give exactly one of company_id and company_local_id")
+        return self
+
+
+class SyncProducts(BaseModel):
+    device_id: DeviceId
+    # Items are checked one by one, so that one bad record does not sink the others.
+    products: list[Any] = Field(max_length=MAX_PRODUCTS_PER_REQUEST)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_product(cls, data):
+        # One product may come unwrapped: {device_id, local_id, name, ...}.
+        if isinstance(data, dict) and "products" not in data:
+            product = {key: value for key, value in data.items() if key != "device_id"}
+            return {"device_id": data.get("device_id"), "products": [product]}
+        return data
+
+
+def _pick(data) -> str:
+    if isinstance(data, dict) and "device_id" in data:
+        return "sync"
+    return "many" if isinstance(data, dict) and "products" in data else "one"
+
+
+# One product, a batch, or a device's push when a `device_id` comes.
+ProductsToAdd = choice_of(_pick, one=NewProduct, many=NewProducts, sync=SyncProducts)
