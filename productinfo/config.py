@@ -35,6 +35,7 @@ def load(environ: os._Environ | dict, instance_path: str) -> dict:
         "ON_VERCEL": on_vercel,
         "SECRET_KEY": env.get("SECRET_KEY"),
         "DATABASE_URL": normalize_database_url(database_url) if database_url else None,
+        "DATABASE_TIMEOUT_SECONDS": _int(env, "DATABASE_TIMEOUT_SECONDS", 5),
         "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
         "STORAGE_DIR": env.get("STORAGE_DIR", os.path.join(instance_path, "photos")),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),

@@ -12,16 +12,23 @@ rolled back on any error. Services never commit. The one exception is
 """
 
 import datetime as dt
+import functools
 import os
+import select
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 
 import click
 from flask import Flask, current_app, g, request
 from flask.cli import AppGroup
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
+
+from productinfo.errors import ServiceUnavailable
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -62,19 +69,50 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+class MigrationsPending(ServiceUnavailable):
+    """The database's schema is older than this code's: someone must run the migrations."""
+
+    code = "migrations_pending"
+
+    def __init__(self, current: str | None, head: str):
+        super().__init__(
+            f"The database is at revision {current or 'none (it is empty)'}, but this version "
+            f"of the app needs revision {head}. Run `{UPGRADE_COMMAND}` against it.",
+            data={"database_revision": current, "code_revision": head, "command": UPGRADE_COMMAND},
+        )
+
+
+UPGRADE_COMMAND = "flask --app api/index db upgrade"
+
+
 class Database:
     """Hold the engine of one app, created lazily from its database URL."""
 
-    def __init__(self, url: str, *, serverless: bool):
+    def __init__(self, url: str, *, serverless: bool, timeout: float):
         self.url = url
         self.serverless = serverless
+        self.timeout = timeout
+        self.schema_checked = False
 
     @cached_property
     def engine(self) -> Engine:
         """Create the engine on first use."""
         if self.url.startswith("sqlite"):
             return _sqlite_engine(self.url)
-        return _postgres_engine(self.url, serverless=self.serverless)
+        return _postgres_engine(self.url, serverless=self.serverless, timeout=self.timeout)
+
+    def check_schema(self, conn: Connection) -> None:
+        """Raise MigrationsPending if the database is behind the code; once passed, never again.
+
+        A database ahead of the code (a newer deployment migrated it) is served:
+        migrations only add what older code does not use.
+        """
+        if self.schema_checked:
+            return
+        current, head = current_revision(conn), head_revision()
+        if current is None or current < head:
+            raise MigrationsPending(current, head)
+        self.schema_checked = True
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -83,7 +121,7 @@ class Database:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 15})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
     # SQLAlchemy's recipe for real transactions on pysqlite: let SQLAlchemy emit
     # BEGIN itself, so SAVEPOINTs and transactional DDL work.
@@ -98,32 +136,128 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A write takes the write lock as it begins, and waits for it (up to the busy
+        # timeout): a deferred BEGIN would fail at its first write with "database is
+        # locked" whenever another writer committed in between, which no wait can cure.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
-def _postgres_engine(url: str, *, serverless: bool) -> Engine:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
+# How long a SQLite writer waits for the write lock before giving up with a 503.
+SQLITE_BUSY_SECONDS = 15
+# A connection idle for longer than this may have been dropped by the pooler or the
+# network (a serverless instance frozen between requests): ping it before use.
+IDLE_PING_SECONDS = 30
 
-    connect_args = {"connect_timeout": 5, "application_name": "productinfo"}
-    # No ping before each checkout (a round trip on every request): a connection the
-    # server dropped fails its request with a 503, is discarded, and the next one is new.
-    options = {"pool_recycle": 1800}
+
+def _postgres_engine(url: str, *, serverless: bool, timeout: float) -> Engine:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    # Connecting must fail fast too: a frozen server completes the TCP handshake but
+    # never answers, and /health must answer within a few seconds.
+    connect_args = {"connect_timeout": 3, "application_name": "productinfo"}
+    transaction_pooler = parsed.port == 6543
     # Supabase's transaction pooler (port 6543) hands each transaction to any
-    # server connection, so prepared statements would not be found again.
-    if serverless or make_url(url).port == 6543:
+    # server connection, so prepared statements would not be found again, and no
+    # session setting (such as a startup statement_timeout) would stick.
+    if serverless or transaction_pooler:
         connect_args["prepare_threshold"] = None
-    # A serverless instance may freeze at any time: hold no idle connections.
+    if not transaction_pooler:
+        # Added to the URL's own options (a search_path, say), which this would replace.
+        options = [parsed.query.get("options", ""), f"-c statement_timeout={int(timeout * 1000)}"]
+        connect_args["options"] = " ".join(option for option in options if option)
+    # No ping before each checkout (a round trip on every request): see
+    # `discard_if_dropped`. A serverless instance keeps one connection while it is
+    # warm, more only for requests it serves at the same moment.
+    options = {"pool_recycle": 1800}
     if serverless:
-        options = {"poolclass": NullPool}
-    return create_engine(url, connect_args=connect_args, **options)
+        options.update(pool_size=1, max_overflow=4)
+    engine = create_engine(url, connect_args=connect_args, **options)
+
+    @event.listens_for(engine, "do_connect")
+    def connect(_dialect, _record, cargs, cparams):
+        return _TimedConnection.connect(*cargs, **cparams)
+
+    @event.listens_for(engine, "checkout")
+    def discard_if_dropped(dbapi_connection, record, _proxy):
+        # A pooled connection the server or the pooler closed while it sat idle is
+        # found without a round trip: its socket turned readable (the goodbye, or the
+        # end of the stream). One idle for long (a serverless instance frozen between
+        # requests) may have been cut off silently: that one is pinged. Either way the
+        # pool discards it and opens a new one, and the request never sees it.
+        idle = time.monotonic() - record.info.get("checked_in", time.monotonic())
+        try:
+            if select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+                raise ConnectionError("closed by the server while idle")
+            if idle > IDLE_PING_SECONDS:
+                engine.dialect.do_ping(dbapi_connection)
+                dbapi_connection.rollback()  # end the transaction the ping began
+        except Exception as error:
+            raise DisconnectionError() from error
+
+    @event.listens_for(engine, "checkin")
+    def mark_idle(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    return engine
+
+
+# The longest wait for one answer of the database during a request; None outside requests
+# (migrations and CLI commands may take long).
+_request_timeout: ContextVar[float | None] = ContextVar("request_timeout", default=None)
+
+
+def _timed_connection_class():
+    import psycopg
+    from psycopg import errors
+
+    class TimedConnection(psycopg.Connection):
+        """A psycopg connection that gives up on an answer after the request's timeout.
+
+        libpq waits for an answer for ever; a server that is frozen or cut off by a
+        network partition would hold the request, and its thread, until it came back.
+        The server's own statement_timeout cannot help then: it is not running.
+        """
+
+        def wait(self, gen, interval=0.1, timeout=None):
+            limit = _request_timeout.get() if timeout is None else timeout
+            try:
+                return super().wait(gen, interval=interval, timeout=limit)
+            except errors._WaitTimeout:
+                # The connection is in an unknown state: close it so that the pool
+                # discards it (SQLAlchemy sees a closed connection as a disconnect).
+                self.pgconn.finish()
+                raise psycopg.OperationalError(
+                    f"the database did not answer within {limit:g} s"
+                ) from None
+
+    return TimedConnection
+
+
+class _LazyConnectionClass:
+    """Build the psycopg connection class on first use: psycopg loads only on Postgres."""
+
+    @cached_property
+    def cls(self):
+        return _timed_connection_class()
+
+    def connect(self, *args, **kwargs):
+        return self.cls.connect(*args, **kwargs)
+
+
+_TimedConnection = _LazyConnectionClass()
 
 
 def init_app(app: Flask) -> None:
     """Attach the database to the app and register its teardown and CLI."""
-    app.extensions["db"] = Database(app.config["DATABASE_URL"], serverless=app.config["ON_VERCEL"])
+    app.extensions["db"] = Database(
+        app.config["DATABASE_URL"],
+        serverless=app.config["ON_VERCEL"],
+        timeout=app.config["DATABASE_TIMEOUT_SECONDS"],
+    )
     app.teardown_appcontext(_close_connection)
     app.cli.add_command(db_cli)
 
@@ -138,12 +272,24 @@ def connection() -> Connection:
 
     A read (GET, HEAD) on Postgres runs without a transaction: each statement sees
     its own snapshot, as it would inside one at READ COMMITTED, and BEGIN and
-    ROLLBACK, two round trips, are saved.
+    ROLLBACK, two round trips, are saved. A write on SQLite takes the write lock
+    as it begins. The first connection of the process checks that the database
+    is migrated (503 `migrations_pending` otherwise).
     """
     if "db_connection" not in g:
-        conn = get_engine().connect()
-        if request.method in ("GET", "HEAD") and conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        database = current_app.extensions["db"]
+        _request_timeout.set(g.get("db_timeout", database.timeout))
+        conn = database.engine.connect()
+        if request.method in ("GET", "HEAD"):
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+        elif conn.dialect.name == "sqlite":
+            conn.execution_options(sqlite_immediate=True)
+        try:
+            database.check_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
         g.db_connection = conn
     return g.db_connection
 
@@ -189,6 +335,7 @@ def _close_connection(_exc=None) -> None:
     conn = g.pop("db_connection", None)
     if conn is not None:
         conn.close()
+        _request_timeout.set(None)
 
 
 def exists_on(dialect: str):
@@ -202,6 +349,7 @@ def exists_on(dialect: str):
     return include
 
 
+@functools.cache
 def head_revision() -> str:
     """Return the newest migration's revision; revisions are numbered like their files."""
     versions = os.listdir(os.path.join(MIGRATIONS_DIR, "versions"))

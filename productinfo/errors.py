@@ -18,6 +18,7 @@ mapped to the same envelope here.
 """
 
 import logging
+import sqlite3
 
 from flask import Flask, request
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -129,6 +130,19 @@ class ServiceUnavailable(ApiError):
     status, code = 503, "service_unavailable"
 
 
+# What SQLite reports as an OperationalError when a retry may succeed. It reports SQL
+# mistakes (no such table, a syntax error) the same way: those are bugs, a 500.
+SQLITE_TRANSIENT = ("locked", "busy", "disk i/o error", "unable to open database file")
+
+
+def _retry_may_help(error) -> bool:
+    """Tell whether a database error is an outage, not a mistake in the SQL."""
+    original = getattr(error, "orig", None)
+    if isinstance(original, sqlite3.OperationalError):
+        return any(text in str(original).lower() for text in SQLITE_TRANSIENT)
+    return True
+
+
 # Messages for the HTTP errors Flask raises itself, keyed by status.
 _HTTP_MESSAGES = {
     400: ("bad_request", "The request could not be understood."),
@@ -170,8 +184,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
     def handle_database_down(error: DBAPIError | PoolTimeout):
-        # Connection refused, server gone, no free pooled connection, locked SQLite
-        # file: the request may succeed if retried, so this is a 503, not a 500.
+        # Connection refused, server gone or frozen, no free pooled connection, locked
+        # SQLite file: the request may succeed if retried, so this is a 503, not a 500.
+        if not _retry_may_help(error):
+            return handle_unexpected(error)
         log.error("database unavailable on %s %s: %s", request.method, request.path, error)
         return error_response(
             503, "database_unavailable", "The database is unavailable. Retry shortly."
