@@ -131,3 +131,35 @@ def test_template_command_serves_from_the_repository_root(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def start_on_vercel(environ: dict, instance: Path) -> subprocess.CompletedProcess:
+    """Import the Vercel entry point as the function does, with this environment."""
+    env = {"PATH": os.environ["PATH"], "INSTANCE_PATH": str(instance), **environ}
+    return subprocess.run(
+        [sys.executable, "-c", "import api.index"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "k" * 48])
+def test_development_mode_refuses_to_start_on_vercel(tmp_path, secret):
+    environ = {**VERCEL, "APP_ENV": "development"}
+    if secret:
+        environ["SECRET_KEY"] = secret
+    instance = tmp_path / "instance"
+    result = start_on_vercel(environ, instance)
+    assert result.returncode != 0
+    assert "Refusing to start" in result.stderr
+    assert "APP_ENV=development" in result.stderr
+    # Vercel's disk is read-only: nothing may be written there, not even a secret key.
+    assert not instance.exists()
+
+
+def test_production_is_implied_on_vercel(tmp_path):
+    result = start_on_vercel({**VERCEL, "SECRET_KEY": "k" * 48}, tmp_path / "instance")
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "instance").exists()
