@@ -89,6 +89,13 @@ def finalize(config: dict, instance_path: str) -> None:
     """Fill in development defaults and check the rules that keep production safe."""
     production = config["APP_ENV"] == "production"
     problems = []
+    if config["ON_VERCEL"] and not production:
+        # Development defaults write a secret key to the (read-only) disk, print one-time links
+        # into the logs and open sign-up to anyone who finds the deployment's address.
+        problems.append(
+            "APP_ENV=development is for a local machine, not Vercel (VERCEL is set). "
+            "Remove APP_ENV or set it to production."
+        )
     if config["ON_VERCEL"] and not config["DATABASE_URL"]:
         problems.append(
             "No database is configured. Set DATABASE_URL (or POSTGRES_URL) to the Supabase "

@@ -1,17 +1,40 @@
 """The OpenAPI document, built from the models that validate each endpoint, and its docs page."""
 
+import functools
 import re
-import secrets
+from pathlib import Path
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, send_from_directory, url_for
 from pydantic import BaseModel, TypeAdapter
+from werkzeug.exceptions import NotFound
 
 from productinfo import __version__
 
 bp = Blueprint("openapi", __name__)
 
 REF = "#/components/schemas/{model}"
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"
+
+# The docs page is Swagger UI, served from the deployment itself: it works offline, and the
+# files are pinned with hashes in uv.lock. flask-swagger-ui ships the files of the npm package
+# swagger-ui-dist unchanged; only those files are used, not its blueprint (an inline script).
+SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
+# The validator would send the document to validator.swagger.io for a badge.
+DOCS_SCRIPT = """SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", validatorUrl: null});
+"""
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Product information API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="{css}"></head>
+<body><div id="ui"></div>
+<script src="{bundle}"></script>
+<script src="{script}"></script>
+</body></html>"""
+# Swagger UI sets style attributes, hence 'unsafe-inline' for styles; scripts only from here.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -179,20 +202,42 @@ def openapi_document():
 @bp.get("/docs")
 def docs():
     """Serve the interactive API documentation."""
-    nonce = secrets.token_urlsafe(16)
-    html = f"""<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Product information API</title>
-<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="{SWAGGER_UI}/swagger-ui-bundle.js"></script>
-<script nonce="{nonce}">SwaggerUIBundle({{url: "/openapi.json", dom_id: "#ui"}});</script>
-</body></html>"""
-    response = current_app.response_class(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src 'nonce-{nonce}' {SWAGGER_UI}/; "
-        f"style-src 'unsafe-inline' {SWAGGER_UI}/; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'"
+    version, _ = _swagger_ui()
+    html = DOCS_PAGE.format(
+        css=url_for(".swagger_ui_file", version=version, name="swagger-ui.css"),
+        bundle=url_for(".swagger_ui_file", version=version, name="swagger-ui-bundle.js"),
+        script=url_for(".docs_script"),
     )
+    response = current_app.response_class(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/docs/docs.js")
+def docs_script():
+    """Serve the script that starts Swagger UI on the OpenAPI document."""
+    response = current_app.response_class(DOCS_SCRIPT, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/docs/swagger-ui/<version>/<name>")
+def swagger_ui_file(version: str, name: str):
+    """Serve a file of Swagger UI; its version is in the path, so it may be cached for a year."""
+    installed, folder = _swagger_ui()
+    if version != installed or name not in SWAGGER_UI_FILES:
+        raise NotFound()
+    response = send_from_directory(folder, name, max_age=365 * 24 * 3600)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
+
+
+@functools.cache
+def _swagger_ui() -> tuple[str, Path]:
+    """Return the version of the installed Swagger UI and the folder of its files."""
+    import flask_swagger_ui  # on the first visit to /docs only: cold starts stay small
+
+    folder = Path(flask_swagger_ui.__file__).parent / "dist"
+    return (folder / "VERSION").read_text().strip().removeprefix("v"), folder
