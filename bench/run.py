@@ -9,8 +9,9 @@ runs), the app and the servers it is measured against are each served in a
 process of their own and loaded over HTTP from another (wrk, or bench/load.py
 without it). They answer the same requests from the same data; before anything is
 timed, the run checks that they give the same answers. Rounds alternate between the
-servers, and each figure is the median of the rounds, so that the noise of a
-shared machine hits all alike: read the ratios.
+servers (every other one in reverse order); a figure is the median of its rounds,
+and a ratio the median of the ratios taken round by round, a second or a few
+apart, so that the noise of a shared machine hits both sides alike.
 
 The servers (see SERVERS): the app; the true floor and the naive server of
 bench/baselines.py; PostgREST (bench/postgrest.py) when its binary is installed;
@@ -18,8 +19,8 @@ the app with the settings it has on Vercel. Then, with the app: search latency,
 the first full sync pull, a 1,000-product push, memory; then cold start
 (bench/cold_start.py) and the photo pipeline (bench/photo_pipeline.py).
 
---quick: one round of 2 s per figure, the 100k catalogue only (a few minutes).
-The full run (3 rounds of 5 s, 100k and 1M) takes about half an hour, plus
+--quick: 3 rounds of 1 s per figure, the 100k catalogue only (about ten minutes).
+The full run (5 rounds of 3 s, 100k and 1M) takes about half an hour, plus
 seeding the first time.
 """
 
@@ -198,7 +199,10 @@ class Bench:
             for round_ in range(self.args.rounds):
                 self.log(f"{database} {size:,}: round {round_ + 1} of {self.args.rounds}")
                 for name in paths:
-                    for kind in kinds[name]:
+                    # Every other round in reverse order, so that no server is always
+                    # measured right after the same one.
+                    order = kinds[name] if round_ % 2 == 0 else kinds[name][::-1]
+                    for kind in order:
                         server, key = running[kind]
                         samples[name, kind].append(
                             load.generate(
@@ -311,12 +315,19 @@ def _same_product(app: dict, other: dict) -> bool:
 
 def _median(summaries: list[dict]) -> dict:
     return {
+        "rounds": [s["rps"] for s in summaries],
         "rps": statistics.median(s["rps"] for s in summaries),
         "p50": statistics.median(s["p50_ms"] for s in summaries),
         "p99": statistics.median(s["p99_ms"] for s in summaries),
         "failed": sum(s["failed"] for s in summaries),
         "tool": summaries[0]["tool"],
     }
+
+
+def ratio(found: dict, kind: str, other: str) -> float:
+    """Return the median over the rounds of `kind`'s req/s ÷ `other`'s in the same round."""
+    pairs = zip(found[kind]["rounds"], found[other]["rounds"], strict=True)
+    return statistics.median(mine / theirs for mine, theirs in pairs)
 
 
 def _product_name(url: str, product_id: int) -> str:
@@ -438,15 +449,14 @@ def _lookup_table(rows) -> list[str]:
     for database, size, name, found in rows:
         if name != LOOKUP:
             continue
-        app = found["app"]["rps"]
         for kind, summary in found.items():
-            ratio = "—" if kind == "app" else f"{app / summary['rps']:.2f}"
+            versus = "—" if kind == "app" else f"{ratio(found, 'app', kind):.2f}"
             lines.append(
                 f"| {database} | {size:,} | {LABELS[kind]} | {summary['rps']:.0f}{_failed(summary)}"
-                f" | {summary['p50']:.1f} | {summary['p99']:.1f} | {ratio} |"
+                f" | {summary['p50']:.1f} | {summary['p99']:.1f} | {versus} |"
             )
         if "app-vercel" in found:
-            vercel = found["app-vercel"]["rps"] / found["naive"]["rps"]
+            vercel = ratio(found, "app-vercel", "naive")
             lines.append(
                 f"| {database} | {size:,} | the app, Vercel settings ÷ naive | | | | {vercel:.2f} |"
             )
@@ -465,8 +475,7 @@ def _reads_table(rows) -> list[str]:
         for kind in kinds:
             summary = found[kind]
             line += f" {summary['rps']:.0f}{_failed(summary)} | {summary['p50']:.1f} |"
-        app = found["app"]["rps"]
-        line += f" {app / found['floor']['rps']:.2f} | {app / found['naive']['rps']:.2f} |"
+        line += f" {ratio(found, 'app', 'floor'):.2f} | {ratio(found, 'app', 'naive'):.2f} |"
         lines.append(line)
     return lines
 
@@ -576,6 +585,13 @@ def _target(name, figure, ratio, holds, command) -> dict:
     return {"name": name, "figure": figure, "ratio": ratio, "holds": holds, "command": command}
 
 
+def _versus(rows: dict, kind: str, other: str, bound: float, label: str, command: str) -> dict:
+    """Return the target that `kind` serves at least `bound` times the lookups `other` does."""
+    measured = ratio(rows, kind, other)
+    figure = f"{rows[kind]['rps']:.0f} vs {rows[other]['rps']:.0f} req/s"
+    return _target(label, figure, f"{measured:.2f}×", measured >= bound, command)
+
+
 def targets(bench: Bench, cold: dict | None, photo: tuple | None) -> list[dict]:
     """Check each target of the speed issue, then the earlier ones, against this run."""
     found = []
@@ -583,49 +599,18 @@ def targets(bench: Bench, cold: dict | None, photo: tuple | None) -> list[dict]:
     for (database, size, name), rows in http.items():
         if name != LOOKUP or database != "postgres":
             continue
-        where, app = f"postgres, {size:,}", rows["app"]["rps"]
+        where = f"postgres, {size:,}"
         command = f"{RUN} --databases postgres --sizes {size} --only http"
+        label = f"1. lookup ≥ {POSTGREST_RATIO:.1f}× PostgREST ({where})"
         if "postgrest" in rows:
-            other = rows["postgrest"]["rps"]
-            found.append(
-                _target(
-                    f"1. lookup ≥ {POSTGREST_RATIO:.1f}× PostgREST ({where})",
-                    f"{app:.0f} vs {other:.0f} req/s",
-                    f"{app / other:.2f}×",
-                    app / other >= POSTGREST_RATIO,
-                    command,
-                )
-            )
+            found.append(_versus(rows, "app", "postgrest", POSTGREST_RATIO, label, command))
         else:
-            found.append(
-                _target(
-                    f"1. lookup ≥ {POSTGREST_RATIO:.1f}× PostgREST ({where})",
-                    f"not measured: install PostgREST (`{postgrest.INSTALL}`)",
-                    "—",
-                    None,
-                    command,
-                )
-            )
-        other = rows["floor"]["rps"]
-        found.append(
-            _target(
-                f"1. lookup ≥ {FLOOR_RATIO}× the true floor ({where})",
-                f"{app:.0f} vs {other:.0f} req/s",
-                f"{app / other:.2f}×",
-                app / other >= FLOOR_RATIO,
-                command,
-            )
-        )
-        vercel, naive = rows["app-vercel"]["rps"], rows["naive"]["rps"]
-        found.append(
-            _target(
-                f"2. on Vercel's settings, lookup ≥ {VERCEL_RATIO:.0f}× naive ({where})",
-                f"{vercel:.0f} vs {naive:.0f} req/s",
-                f"{vercel / naive:.2f}×",
-                vercel / naive >= VERCEL_RATIO,
-                command,
-            )
-        )
+            figure = f"not measured: install PostgREST (`{postgrest.INSTALL}`)"
+            found.append(_target(label, figure, "—", None, command))
+        label = f"1. lookup ≥ {FLOOR_RATIO}× the true floor ({where})"
+        found.append(_versus(rows, "app", "floor", FLOOR_RATIO, label, command))
+        label = f"2. on Vercel's settings, lookup ≥ {VERCEL_RATIO:.0f}× naive ({where})"
+        found.append(_versus(rows, "app-vercel", "naive", VERCEL_RATIO, label, command))
     for database, size, _rare, terms in bench.search:
         bound = SEARCH_MS[database]
         p50 = {kind: terms[kind]["p50_ms"] for kind in ("common", "rare", "absent")}
@@ -807,7 +792,7 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 100k only")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s, 100k only")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--sizes", help="catalogue sizes (default 100000,1000000; quick: 100000)")
     parser.add_argument(
@@ -817,8 +802,8 @@ def parse_args():
     )
     parser.add_argument("--threads", type=int, default=4, help="waitress threads per server")
     parser.add_argument("--connections", type=int, default=8, help="load generator connections")
-    parser.add_argument("--rounds", type=int, help="rounds per figure (default 3; quick: 1)")
-    parser.add_argument("--seconds", type=int, help="seconds per figure (default 5; quick: 2)")
+    parser.add_argument("--rounds", type=int, help="rounds per figure (default 5; quick: 3)")
+    parser.add_argument("--seconds", type=int, help="seconds per round (default 3; quick: 1)")
     parser.add_argument("--only", help=f"comma-separated phases: {','.join(PHASES)}")
     parser.add_argument("--skip", default="", help="comma-separated phases to leave out")
     parser.add_argument("--no-docs", action="store_true", help="print only")
@@ -826,8 +811,8 @@ def parse_args():
     args.databases = [d for d in args.databases.split(",") if d]
     default_sizes = "100000" if args.quick else "100000,1000000"
     args.sizes = sorted(int(s) for s in (args.sizes or default_sizes).split(","))
-    args.rounds = args.rounds or (1 if args.quick else 3)
-    args.seconds = args.seconds or (2 if args.quick else 5)
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.seconds = args.seconds or (1 if args.quick else 3)
     chosen = set(args.only.split(",")) if args.only else set(PHASES)
     unknown = (chosen | set(filter(None, args.skip.split(",")))) - set(PHASES)
     if unknown:
