@@ -12,8 +12,7 @@ import tempfile
 import time
 
 import bcrypt
-
-from productinfo import create_app
+from project import create_app
 
 PASSWORD = "tulip-rocket-harbor-57"
 

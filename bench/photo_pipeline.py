@@ -19,8 +19,7 @@ import time
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageDraw, ImageFilter
-
-from productinfo.photos.images import process
+from project import process_photo
 
 SIZE = (4032, 3024)
 LIMITS = {"max_bytes": 4_000_000, "max_pixels": 50_000_000}
@@ -63,7 +62,7 @@ def baseline(data: bytes) -> None:
 
 def pipeline(data: bytes) -> None:
     """Run the photo pipeline: check, orient, clean, re-encode and make the thumbnail."""
-    process(data, **LIMITS)
+    process_photo(data, **LIMITS)
 
 
 def timed(function, data: bytes) -> float:
@@ -97,7 +96,7 @@ def main() -> None:
         name = f"{fmt} {len(data) / 1e6:.1f} MB"
         print(f"{name:24} {base * 1000:7.0f}ms {ours * 1000:7.0f}ms {ours / base:5.2f}x")
 
-        photo = process(data, **LIMITS)
+        photo = process_photo(data, **LIMITS)
         original, thumbnail = photo.original, photo.thumbnail
         print(
             f"  stored {original.content_type} {original.width}x{original.height} "

@@ -19,12 +19,9 @@ import random
 import time
 from pathlib import Path
 
+from project import barcodes, db, make_key, products
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
-
-from productinfo import db
-from productinfo.catalog import barcodes
-from productinfo.storage import make_key
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -65,8 +62,6 @@ def url_for(database: str, size: int, *, server: str = DEFAULT_POSTGRES) -> str:
 
 def is_seeded(url: str, size: int) -> bool:
     """Tell whether the database holds exactly `size` seeded products at the current revision."""
-    from productinfo.catalog.models import products
-
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

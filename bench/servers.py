@@ -1,5 +1,11 @@
-"""The app and its baselines served by waitress, each in a process of its own; a small client."""
+"""The servers the bench starts, each in a process of its own; a small client.
 
+Every Python server runs with the bytecode that `compile_all` wrote beforehand and
+writes none itself (PYTHONDONTWRITEBYTECODE=1), so that no server starts with an
+advantage in .pyc files over another.
+"""
+
+import compileall
 import http.client
 import json
 import os
@@ -7,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import uuid
 from pathlib import Path
@@ -14,39 +21,56 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PASSWORD = "tulip-rocket-harbor-57"
+# One signing key for every app server of a run: a token signed up on one works on all.
+SECRET_KEY = secrets.token_urlsafe(48)
+# The app runs from the repository, uninstalled, as the bench does.
+PYTHON_ENV = {"PYTHONPATH": os.pathsep.join((str(HERE), str(ROOT))), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def compile_all() -> None:
+    """Write the bytecode of the app, the bench and every installed library, once for all."""
+    for folder in (
+        ROOT / "productinfo",
+        ROOT / "api",
+        HERE,
+        Path(sysconfig.get_paths()["purelib"]),
+    ):
+        compileall.compile_dir(folder, quiet=1, workers=0)
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Server:
-    """A waitress process serving `target` (module:factory) on a free port of 127.0.0.1."""
+    """A process serving HTTP on 127.0.0.1:`port`, stopped when the `with` block ends."""
 
-    def __init__(self, name: str, target: str, env: dict, *, threads: int, log: Path):
-        self.name, self.log = name, log
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{self.port}"]
-        command += [f"--threads={threads}", "--call", target]
-        environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(HERE), **env}
+    def __init__(self, name: str, command: list[str], env: dict, *, port: int, log: Path):
+        self.name, self.log, self.port = name, log, port
+        environment = {"PATH": os.environ["PATH"], **env}
         with log.open("w") as output:
             self.process = subprocess.Popen(
                 command, cwd=HERE, env=environment, stdout=output, stderr=output
             )
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{port}"
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                Client(self.url).get("/categories.get")
-                return
+                status, _, _ = Client(self.url).get("/categories.get")
+                if status < 500:
+                    return
             except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"{self.name} did not start:\n{self.log.read_text()}"
-                    ) from None
-                time.sleep(0.1)
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
 
     def rss_mib(self) -> float:
         """Return the resident memory of the server process, in MiB."""
@@ -72,11 +96,19 @@ class Server:
         self.stop()
 
 
-def app(database_url: str, *, threads: int, workdir: Path, name: str = "app") -> Server:
-    """Serve the real app on a database, as in production: waitress, access log at INFO."""
-    env = {
+def waitress(name: str, target: str, env: dict, *, threads: int, workdir: Path) -> Server:
+    """Serve `target` (module:factory, found in bench/ or installed) with waitress."""
+    port = free_port()
+    command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
+    command += [f"--threads={threads}", "--call", target]
+    return Server(name, command, {**PYTHON_ENV, **env}, port=port, log=workdir / f"{name}.log")
+
+
+def app_environment(database_url: str, workdir: Path, name: str) -> dict:
+    """Return the app's settings in the bench: the development defaults, access log at INFO."""
+    return {
         "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
+        "SECRET_KEY": SECRET_KEY,
         "INSTANCE_PATH": str(workdir / f"{name}-instance"),
         "LOG_LEVEL": "INFO",
         # One load generator is one address: let it past the per-address limit, which is
@@ -84,25 +116,67 @@ def app(database_url: str, *, threads: int, workdir: Path, name: str = "app") ->
         "RATE_LIMIT": "1000000000 per minute",
         "ACCESS_TOKEN_MINUTES": "240",
     }
-    return Server(name, "productinfo:create_app", env, threads=threads, log=workdir / f"{name}.log")
+
+
+# Public bucket: its photo URLs are made without a request to Storage, which the bench
+# has none of. A private bucket would sign them, one request to Storage per lookup.
+SUPABASE_URL, SUPABASE_BUCKET = "https://bench.supabase.invalid", "photos"
+VERCEL_PHOTO_URL_PREFIX = f"{SUPABASE_URL}/storage/v1/object/public/{SUPABASE_BUCKET}/"
+
+
+def vercel_environment(database_url: str) -> dict:
+    """Return the settings the app runs with on Vercel: what productinfo/config.py requires.
+
+    The mail and storage hosts are never reached: the measured requests send no mail
+    and make public photo URLs.
+    """
+    return {
+        "VERCEL": "1",  # implies APP_ENV=production, NullPool, no prepared statements
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "PUBLIC_BASE_URL": "https://productinfo.example.com",
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "smtp.invalid",
+        "STORAGE_BACKEND": "supabase",
+        "SUPABASE_URL": SUPABASE_URL,
+        "SUPABASE_SERVICE_ROLE_KEY": "sb_secret_bench_never_sent",
+        "SUPABASE_BUCKET": SUPABASE_BUCKET,
+        "SUPABASE_BUCKET_PUBLIC": "true",
+        "LOG_LEVEL": "INFO",
+        "RATE_LIMIT": "1000000000 per minute",
+        "ACCESS_TOKEN_MINUTES": "240",
+    }
+
+
+def app(database_url: str, *, threads: int, workdir: Path, name: str = "app") -> Server:
+    """Serve the real app on a database, as in production: waitress, access log at INFO."""
+    env = app_environment(database_url, workdir, name)
+    return waitress(name, "productinfo:create_app", env, threads=threads, workdir=workdir)
+
+
+def vercel_app(database_url: str, *, threads: int, workdir: Path) -> Server:
+    """Serve the real app with the settings it has on Vercel."""
+    env = vercel_environment(database_url)
+    return waitress("app-vercel", "productinfo:create_app", env, threads=threads, workdir=workdir)
 
 
 def baseline(kind: str, database_url: str, *, threads: int, workdir: Path) -> Server:
     """Serve a baseline of bench/baselines.py ("floor" or "naive") on a database."""
     env = {"BENCH_DATABASE_URL": database_url}
-    return Server(kind, f"baselines:{kind}", env, threads=threads, log=workdir / f"{kind}.log")
+    return waitress(kind, f"baselines:{kind}", env, threads=threads, workdir=workdir)
 
 
 class Client:
     """A keep-alive HTTP client for JSON calls, timing each one."""
 
-    def __init__(self, base_url: str, token: str = ""):
+    def __init__(self, base_url: str, token: str = "", headers: dict | None = None):
         host, port = base_url.removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.headers.update(headers or {})
 
-    def call(self, method: str, path: str, body=None) -> tuple[int, dict, float]:
-        """Send a request; return (status, decoded body, seconds)."""
+    def raw(self, method: str, path: str, body=None) -> tuple[int, bytes, dict, float]:
+        """Send a request; return (status, body bytes as sent, headers, seconds)."""
         headers = dict(self.headers)
         payload = None
         if body is not None:
@@ -113,7 +187,12 @@ class Client:
         response = self.connection.getresponse()
         data = response.read()
         elapsed = time.perf_counter() - start
-        return response.status, json.loads(data) if data else None, elapsed
+        return response.status, data, dict(response.getheaders()), elapsed
+
+    def call(self, method: str, path: str, body=None) -> tuple[int, dict, float]:
+        """Send a request; return (status, decoded body, seconds)."""
+        status, data, _, elapsed = self.raw(method, path, body)
+        return status, json.loads(data) if data else None, elapsed
 
     def get(self, path: str):
         return self.call("GET", path)
