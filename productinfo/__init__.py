@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from productinfo.catalog.product_routes import bp as products_bp
     from productinfo.catalog.routes import bp as catalog_bp
+    from productinfo.console import bp as console_bp
     from productinfo.health import bp as health_bp
     from productinfo.photos.routes import bp as photos_bp
     from productinfo.sync.routes import bp as sync_bp
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(photos_bp)
     app.register_blueprint(sync_bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(console_bp)
     demo.init_app(app)
     errors.register_error_handlers(app)
     return app
