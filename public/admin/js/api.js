@@ -53,12 +53,13 @@ export async function signOut() {
   session = null;
   if (!ended) return;
   try {
-    await fetch("/users.logout", {
+    const response = await fetch("/users.logout", {
       method: "POST",
       headers: { Authorization: `Bearer ${ended.access}`, "Content-Type": "application/json" },
       // The refresh token ends the session even when the access token has expired.
       body: JSON.stringify({ refresh_token: ended.refresh }),
     });
+    await response.arrayBuffer(); // read to the end, so the connection is released
   } catch {
     // Offline: the tokens are forgotten here, and the session runs out on its own.
   }
@@ -81,7 +82,11 @@ export function post(path, body = {}, options = {}) {
 export async function file(url, options = {}) {
   const target = new URL(url, window.location.href);
   if (target.origin !== window.location.origin) {
-    throw new ApiError(0, "other_origin", "This file is on another site, which the console does not load.");
+    throw new ApiError(
+      0,
+      "other_origin",
+      "This file is on another site, which the console does not load.",
+    );
   }
   const response = await authorised("GET", target.pathname + target.search, options);
   const disposition = response.headers.get("Content-Disposition") || "";
@@ -134,7 +139,10 @@ function react(error) {
   if (!session) return error;
   if (error.status === 401 || error.code === "account_disabled") {
     session = null;
-    emit("signedout", error.status === 401 ? "Your session has ended. Sign in again." : error.message);
+    emit(
+      "signedout",
+      error.status === 401 ? "Your session has ended. Sign in again." : error.message,
+    );
   } else if (error.code === "admin_only" || error.code === "approval_pending") {
     const { user } = session;
     signOut();
@@ -150,7 +158,8 @@ function refresh() {
       .then((response) => response.json())
       .then((answer) => {
         const user = keep(answer.data);
-        if (user.role !== "admin") throw new ApiError(403, "admin_only", "Only an admin can do this.");
+        if (user.role !== "admin")
+          throw new ApiError(403, "admin_only", "Only an admin can do this.");
       })
       .catch((error) => {
         throw error instanceof ApiError ? react(error) : error;
@@ -182,7 +191,11 @@ async function send(method, path, { body, token, signal } = {}) {
     });
   } catch (error) {
     if (error.name === "AbortError") throw new ApiError(0, "aborted", "Cancelled.");
-    throw new ApiError(0, "network_error", "The server cannot be reached. Check the connection, then try again.");
+    throw new ApiError(
+      0,
+      "network_error",
+      "The server cannot be reached. Check the connection, then try again.",
+    );
   }
   if (response.ok) return response;
   let envelope = null;
@@ -192,7 +205,11 @@ async function send(method, path, { body, token, signal } = {}) {
     // Not our envelope (a proxy's error page): described by its status below.
   }
   if (!envelope || typeof envelope.code !== "string") {
-    throw new ApiError(response.status, "http_error", `The server answered with an error (${response.status}). Try again.`);
+    throw new ApiError(
+      response.status,
+      "http_error",
+      `The server answered with an error (${response.status}). Try again.`,
+    );
   }
   throw new ApiError(response.status, envelope.code, envelope.message, {
     errors: envelope.errors || {},

@@ -14,7 +14,13 @@ export function categorySelect(list, { selected = "", none = null } = {}) {
   const select = h("select", { name: "category" });
   if (none) select.append(h("option", { value: "" }, none));
   for (const category of list) {
-    select.append(h("option", { value: String(category.id), selected: String(category.id) === String(selected) }, category.name));
+    select.append(
+      h(
+        "option",
+        { value: String(category.id), selected: String(category.id) === String(selected) },
+        category.name,
+      ),
+    );
   }
   return select;
 }
@@ -26,7 +32,13 @@ export function categorySelect(list, { selected = "", none = null } = {}) {
  */
 export function companyPicker({ value = "", signal }) {
   const options = h("datalist", { id: newId("companies") });
-  const input = h("input", { type: "text", name: "company", list: options.id, autocomplete: "off", value });
+  const input = h("input", {
+    type: "text",
+    name: "company",
+    list: options.id,
+    autocomplete: "off",
+    value,
+  });
   let timer = null;
 
   async function lookup(text) {
@@ -84,7 +96,11 @@ export function captureCard(product, photos) {
       h("span", { class: "capture-name" }, product.name),
       h("span", { class: "capture-meta" }, `${product.company.name} · ${product.category.name}`),
       h("span", { class: "capture-by" }, `${author(product)}, `, time(product.created_at)),
-      h("span", { class: "capture-count" }, count === 1 ? "1 photo" : `${count} photos`),
+      h(
+        "span",
+        { class: "capture-count" },
+        count === 0 ? "No photos" : count === 1 ? "1 photo" : `${count} photos`,
+      ),
     ),
   );
 }

@@ -36,7 +36,12 @@ export function photoLoader({ signal, onLeave }) {
       img.addEventListener("load", () => frame.classList.remove("loading"), { once: true });
       img.src = objectUrl;
       if (link) {
-        const anchor = h("a", { href: objectUrl, target: "_blank", rel: "noopener", "aria-label": link });
+        const anchor = h("a", {
+          href: objectUrl,
+          target: "_blank",
+          rel: "noopener",
+          "aria-label": link,
+        });
         img.replaceWith(anchor);
         anchor.append(img);
       }

@@ -130,5 +130,9 @@ export function pagedList({ tag = "ul", className, load, item, empty, report, si
   }
 
   more.addEventListener("click", () => page(false));
-  return { element: h("div", { class: "paged" }, list, emptyNote, more), reload: () => page(true), list };
+  return {
+    element: h("div", { class: "paged" }, list, emptyNote, more),
+    reload: () => page(true),
+    list,
+  };
 }

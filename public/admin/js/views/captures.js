@@ -46,7 +46,11 @@ export function render(main, ctx) {
       h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply filters"), clear),
     ),
   );
-  const backToNewest = h("button", { type: "button", class: "secondary" }, "Show the newest captures");
+  const backToNewest = h(
+    "button",
+    { type: "button", class: "secondary" },
+    "Show the newest captures",
+  );
 
   const gallery = pagedList({
     className: "gallery",
@@ -60,17 +64,26 @@ export function render(main, ctx) {
   async function load(cursor) {
     if (!state.q) {
       const { category: category_id, company: company_id } = state;
-      return api.get("/products.history", { scope: "all", category_id, company_id, cursor, limit: PAGE }, { signal });
+      return api.get(
+        "/products.history",
+        { scope: "all", category_id, company_id, cursor, limit: PAGE },
+        { signal },
+      );
     }
     if (!cursor && BARCODE.test(state.q) && /\p{Nd}/u.test(state.q)) {
       try {
-        const found = await api.get(`/products.getByBarcode/${encodeURIComponent(state.q.trim())}`, {}, { signal });
+        const found = await api.get(
+          `/products.getByBarcode/${encodeURIComponent(state.q.trim())}`,
+          {},
+          { signal },
+        );
         summary.textContent = `The product with barcode ${state.q.trim()}:`;
         return { data: [found.data], next_cursor: null };
       } catch (error) {
         // No product has it, or it is no barcode at all (a check digit that fails):
         // it may still be part of a name.
-        if (!["product_not_found", "invalid_check_digit", "validation_failed"].includes(error.code)) throw error;
+        if (!["product_not_found", "invalid_check_digit", "validation_failed"].includes(error.code))
+          throw error;
       }
     }
     summary.textContent = `Products whose name or manufacturer contains “${state.q}”:`;
@@ -84,9 +97,12 @@ export function render(main, ctx) {
     clear.hidden = !filtered;
     if (!state.q) {
       const parts = [];
-      if (state.category) parts.push(`in ${category.selectedOptions[0]?.textContent || "one category"}`);
+      if (state.category)
+        parts.push(`in ${category.selectedOptions[0]?.textContent || "one category"}`);
       if (state.company) parts.push(`by ${state.maker}`);
-      summary.textContent = parts.length ? `Newest captures ${parts.join(", ")}:` : "Newest captures, by everyone:";
+      summary.textContent = parts.length
+        ? `Newest captures ${parts.join(", ")}:`
+        : "Newest captures, by everyone:";
     }
     ctx.setQuery(state);
     report.clear();
@@ -110,7 +126,9 @@ export function render(main, ctx) {
     try {
       const company = await maker.resolve();
       if (maker.input.value.trim() && !company) {
-        report.fail(`No single manufacturer matches “${maker.input.value.trim()}”. Pick one from the suggestions.`);
+        report.fail(
+          `No single manufacturer matches “${maker.input.value.trim()}”. Pick one from the suggestions.`,
+        );
         maker.input.focus();
         return;
       }

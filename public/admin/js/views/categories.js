@@ -39,7 +39,12 @@ export function render(main, ctx) {
       value: category.name,
     });
     const rename = h("button", { type: "submit", class: "secondary" }, "Rename");
-    const label = h("label", { for: input.id }, "Name of ", h("span", { class: "was" }, category.name));
+    const label = h(
+      "label",
+      { for: input.id },
+      "Name of ",
+      h("span", { class: "was" }, category.name),
+    );
     const form = h("form", { class: "inline", method: "post" }, label, input, rename);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -50,7 +55,11 @@ export function render(main, ctx) {
       }
       rename.disabled = true;
       try {
-        const answer = await api.post("/categories.update", { id: category.id, name: wanted }, { signal });
+        const answer = await api.post(
+          "/categories.update",
+          { id: category.id, name: wanted },
+          { signal },
+        );
         report.ok(`Renamed “${category.name}” to “${answer.data.name}”.`);
         category = answer.data;
         label.querySelector(".was").textContent = category.name;
@@ -74,7 +83,11 @@ export function render(main, ctx) {
 
   main.append(
     heading("Categories"),
-    h("p", { class: "lead" }, "Staff pick a category for each product they capture. Renaming one renames it for every product."),
+    h(
+      "p",
+      { class: "lead" },
+      "Staff pick a category for each product they capture. Renaming one renames it for every product.",
+    ),
     addForm,
     report.element,
     h("h2", {}, "All categories"),

@@ -21,7 +21,9 @@ export function render(main, ctx) {
     button.disabled = true;
     report.ok("Preparing the file…");
     try {
-      const { blob, filename } = await api.file(`/products.export?format=${format}`, { signal: ctx.signal });
+      const { blob, filename } = await api.file(`/products.export?format=${format}`, {
+        signal: ctx.signal,
+      });
       const name = filename || `products.${format}`;
       const url = URL.createObjectURL(blob);
       const link = h("a", { href: url, download: name, hidden: true });

@@ -1,4 +1,4 @@
-// One product: every photo at full size, its fields; correct a field, delete a photo or the product.
+// One product: its fields and every photo at full size; correct a field, delete a photo or it.
 
 import * as api from "../api.js";
 import { bytes, field, fill, h, time } from "../dom.js";
@@ -11,9 +11,16 @@ export function render(main, ctx) {
   const id = ctx.params.id;
   const title = heading("Product");
   const report = messages();
-  main.append(h("p", { class: "back" }, h("a", { href: "#/captures" }, "Back to captures")), title, report.element);
+  main.append(
+    h("p", { class: "back" }, h("a", { href: "#/captures" }, "Back to captures")),
+    title,
+    report.element,
+  );
 
-  Promise.all([api.get(`/products.getById/${encodeURIComponent(id)}`, {}, { signal }), categories(signal)])
+  Promise.all([
+    api.get(`/products.getById/${encodeURIComponent(id)}`, {}, { signal }),
+    categories(signal),
+  ])
     .then(([answer, list]) => {
       if (!signal.aborted) draw(answer.data, list);
     })
@@ -43,7 +50,12 @@ export function render(main, ctx) {
         h("dt", {}, "Manufacturer"),
         h("dd", {}, product.company.name),
         h("dt", {}, "Added by"),
-        h("dd", {}, author(product), product.created_by.name ? ` (${product.created_by.email})` : ""),
+        h(
+          "dd",
+          {},
+          author(product),
+          product.created_by.name ? ` (${product.created_by.email})` : "",
+        ),
         h("dt", {}, "Added"),
         h("dd", {}, time(product.created_at)),
         h("dt", {}, "Last changed"),
@@ -53,8 +65,20 @@ export function render(main, ctx) {
     showFacts();
 
     // Correcting a field: only what changed is sent.
-    const name = h("input", { type: "text", name: "name", required: true, maxlength: "200", value: product.name });
-    const barcode = h("input", { type: "text", name: "barcode", required: true, inputmode: "numeric", value: product.barcode });
+    const name = h("input", {
+      type: "text",
+      name: "name",
+      required: true,
+      maxlength: "200",
+      value: product.name,
+    });
+    const barcode = h("input", {
+      type: "text",
+      name: "barcode",
+      required: true,
+      inputmode: "numeric",
+      value: product.barcode,
+    });
     const category = categorySelect(categoryList, { selected: product.category.id });
     const maker = companyPicker({ value: product.company.name, signal });
     const save = h("button", { type: "submit" }, "Save changes");
@@ -63,7 +87,11 @@ export function render(main, ctx) {
       "form",
       { class: "edit", method: "post" },
       field("Name", name),
-      field("Barcode", barcode, "Spaces and dashes are ignored; a GTIN needs its right check digit."),
+      field(
+        "Barcode",
+        barcode,
+        "Spaces and dashes are ignored; a GTIN needs its right check digit.",
+      ),
       field("Category", category),
       field("Manufacturer", maker.input, "Type part of the name and pick one."),
       maker.list,
@@ -76,13 +104,16 @@ export function render(main, ctx) {
       const changes = {};
       if (name.value.trim() !== product.name) changes.name = name.value.trim();
       if (barcode.value.trim() !== product.barcode) changes.barcode = barcode.value.trim();
-      if (category.value !== String(product.category.id)) changes.category_id = Number(category.value);
+      if (category.value !== String(product.category.id))
+        changes.category_id = Number(category.value);
       save.disabled = true;
       try {
         if (maker.input.value.trim() !== product.company.name) {
           const company = await maker.resolve();
           if (!company) {
-            formReport.fail(`No single manufacturer matches “${maker.input.value.trim()}”. Pick one from the suggestions.`);
+            formReport.fail(
+              `No single manufacturer matches “${maker.input.value.trim()}”. Pick one from the suggestions.`,
+            );
             maker.input.focus();
             return;
           }
@@ -92,7 +123,11 @@ export function render(main, ctx) {
           formReport.ok("Nothing to save: no field was changed.");
           return;
         }
-        const answer = await api.post("/products.update", { id: product.id, ...changes }, { signal });
+        const answer = await api.post(
+          "/products.update",
+          { id: product.id, ...changes },
+          { signal },
+        );
         product = { ...answer.data };
         showFacts();
         name.value = product.name;
@@ -117,7 +152,11 @@ export function render(main, ctx) {
       noPhotos.hidden = n > 0;
     };
     product.photos.forEach((photo, index) => {
-      const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete photo ${index + 1}` }, "Delete photo");
+      const remove = h(
+        "button",
+        { type: "button", class: "danger", "aria-label": `Delete photo ${index + 1}` },
+        "Delete photo",
+      );
       const item = h(
         "li",
         { dataset: { photoId: String(photo.id) } },
@@ -162,7 +201,12 @@ export function render(main, ctx) {
       gallery.append(item);
     });
     countText();
-    const photoHeading = h("h2", { tabindex: "-1" }, "Photos ", h("span", { class: "muted" }, "(", photoCount, ")"));
+    const photoHeading = h(
+      "h2",
+      { tabindex: "-1" },
+      "Photos ",
+      h("span", { class: "muted" }, "(", photoCount, ")"),
+    );
 
     // Deleting the product.
     const deleteProduct = h("button", { type: "button", class: "danger" }, "Delete product");
@@ -186,10 +230,16 @@ export function render(main, ctx) {
       }
     });
 
+    // Facts, photos, then the forms: on a phone the photos come before the long form.
     main.append(
-      h("div", { class: "product" }, h("section", { class: "about" }, facts, h("h2", {}, "Correct a field"), form),
-      h("section", { class: "pictures" }, photoHeading, noPhotos, gallery)),
-      h("section", { class: "danger-zone" }, h("h2", {}, "Delete"), deleteProduct),
+      h(
+        "div",
+        { class: "product" },
+        h("section", { class: "about", "aria-label": "Fields" }, facts),
+        h("section", { class: "pictures" }, photoHeading, noPhotos, gallery),
+        h("section", { class: "correct" }, h("h2", {}, "Correct a field"), form),
+        h("section", { class: "danger-zone" }, h("h2", {}, "Delete"), deleteProduct),
+      ),
     );
   }
 }

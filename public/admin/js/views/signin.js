@@ -6,7 +6,12 @@ import { describe, heading, messages } from "../ui.js";
 
 /** Show the sign-in form; `onSignedIn(user)` is called with the account that signed in. */
 export function renderSignIn(main, { notice = "", onSignedIn }) {
-  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const email = h("input", {
+    type: "email",
+    name: "email",
+    autocomplete: "username",
+    required: true,
+  });
   const password = h("input", {
     type: "password",
     name: "password",
@@ -31,7 +36,9 @@ export function renderSignIn(main, { notice = "", onSignedIn }) {
       password.value = "";
       onSignedIn(user);
     } catch (error) {
-      report.fail(error.code === "invalid_credentials" ? "Wrong email or password." : describe(error));
+      report.fail(
+        error.code === "invalid_credentials" ? "Wrong email or password." : describe(error),
+      );
       password.focus();
       password.select();
     } finally {
@@ -62,14 +69,18 @@ export function renderSignIn(main, { notice = "", onSignedIn }) {
 export function renderAdminsOnly(main, { user, onAgain }) {
   const again = h("button", { type: "button" }, "Sign in with another account");
   again.addEventListener("click", onAgain);
-  const who = user ? user.name || user.email : "This account";
+  const who = user ? (user.name ? `${user.name} (${user.email})` : user.email) : "this account";
   const title = heading("Admins only");
   main.replaceChildren(
     h(
       "section",
       { class: "narrow admins-only" },
       title,
-      h("p", {}, `${who} is not an admin, so this console is closed to it. You have been signed out.`),
+      h(
+        "p",
+        {},
+        `You signed in as ${who}, which is not an admin account. This console is for admins only, so you have been signed out.`,
+      ),
       h(
         "p",
         {},

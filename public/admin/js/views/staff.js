@@ -39,7 +39,16 @@ export function render(main, ctx) {
   const me = api.currentUser();
 
   const buttons = FILTERS.map((f) =>
-    h("button", { type: "button", class: "chip", "aria-pressed": String(f.key === filter), dataset: { key: f.key } }, f.label),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "chip",
+        "aria-pressed": String(f.key === filter),
+        dataset: { key: f.key },
+      },
+      f.label,
+    ),
   );
   const filters = h("div", { class: "chips", role: "group", "aria-label": "Show" }, buttons);
   filters.addEventListener("click", (event) => {
@@ -58,7 +67,11 @@ export function render(main, ctx) {
     empty: () => EMPTY[filter],
     load: (cursor) => {
       const current = FILTERS.find((f) => f.key === filter);
-      return api.get("/users.list", { ...current.query, cursor, limit: 50 }, { signal: ctx.signal });
+      return api.get(
+        "/users.list",
+        { ...current.query, cursor, limit: 50 },
+        { signal: ctx.signal },
+      );
     },
     item: (user) => person(user),
   });
@@ -93,15 +106,22 @@ export function render(main, ctx) {
       }
     };
 
-    const button = (text, name, onClick) => {
-      const b = h("button", { type: "button", class: "secondary", "aria-label": `${text}: ${name}` }, text);
+    const button = (text, name, onClick, primary = false) => {
+      const b = h(
+        "button",
+        { type: "button", class: primary ? null : "secondary", "aria-label": `${text}: ${name}` },
+        text,
+      );
       b.addEventListener("click", () => onClick(b));
       actions.push(b);
     };
 
     if (status === "pending") {
-      button("Approve", user.email, (b) =>
-        act(b, "/users.approve", { user_id: user.id }, `${label} is approved.`),
+      button(
+        "Approve",
+        user.email,
+        (b) => act(b, "/users.approve", { user_id: user.id }, `${label} is approved.`),
+        true,
       );
     }
     if (user.role === "staff") {
@@ -111,7 +131,13 @@ export function render(main, ctx) {
           text: "Admins can approve and disable people, change roles, and change or delete any product.",
           action: "Make admin",
         });
-        if (sure) act(b, "/users.setRole", { user_id: user.id, role: "admin" }, `${label} is now an admin.`);
+        if (sure)
+          act(
+            b,
+            "/users.setRole",
+            { user_id: user.id, role: "admin" },
+            `${label} is now an admin.`,
+          );
       });
     } else {
       button("Make staff", user.email, async (b) => {
@@ -120,7 +146,8 @@ export function render(main, ctx) {
           text: "They keep capturing products but lose access to this console.",
           action: "Make staff",
         });
-        if (sure) act(b, "/users.setRole", { user_id: user.id, role: "staff" }, `${label} is now staff.`);
+        if (sure)
+          act(b, "/users.setRole", { user_id: user.id, role: "staff" }, `${label} is now staff.`);
       });
     }
     if (status === "disabled") {
@@ -165,7 +192,11 @@ export function render(main, ctx) {
 
   main.append(
     heading("Staff"),
-    h("p", { class: "lead" }, "Approve new accounts, choose who is an admin, and disable accounts that should no longer sign in."),
+    h(
+      "p",
+      { class: "lead" },
+      "Approve new accounts, choose who is an admin, and disable accounts that should no longer sign in.",
+    ),
     filters,
     report.element,
     list.element,
