@@ -134,7 +134,7 @@ def test_scripts_render_text_and_keep_tokens_in_memory(script):
     assert UNSAFE.findall(script.read_text()) == []
 
 
-def test_console_calls_only_documented_endpoints(client, staff):
+def test_console_calls_only_documented_endpoints(staff):
     """Every action of the console is an endpoint of the OpenAPI document, as a script sees it."""
     documented = set(staff.get("/openapi.json").get_json()["paths"])
     prefixes = {path.split("{")[0] for path in documented}

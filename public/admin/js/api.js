@@ -110,7 +110,7 @@ async function request(method, path, options) {
 
 // Send with the access token; on 401 token_expired, refresh once and send again.
 async function authorised(method, path, options) {
-  if (!session) throw signedOut("Sign in first.");
+  if (!session) throw notSignedIn("Sign in first.");
   const used = session.access;
   try {
     return await send(method, path, { ...options, token: used });
@@ -171,7 +171,7 @@ function refresh() {
   return refreshing;
 }
 
-function signedOut(message) {
+function notSignedIn(message) {
   return new ApiError(401, "not_signed_in", message);
 }
 
