@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_cors(app)
 
     from productinfo.catalog.routes import bp as catalog_bp
+    from productinfo.console import bp as console_bp
     from productinfo.health import bp as health_bp
     from productinfo.products.routes import bp as products_bp
     from productinfo.sync.routes import bp as sync_bp
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     photos.init_app(app)
     app.register_blueprint(sync_bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(console_bp)
     demo.init_app(app)
     errors.register_error_handlers(app)
     return app

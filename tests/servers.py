@@ -1,4 +1,4 @@
-"""Real servers for the tests: the app under waitress, and a Postgres cluster of a test's own."""
+"""Real servers for the tests: the app under waitress, a private Postgres cluster, Chromium."""
 
 import contextlib
 import glob
@@ -13,6 +13,19 @@ import time
 import urllib.request
 
 import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def chromium() -> str:
+    """Return the path of Debian's Chromium; skip without it, except under CI=true (fail)."""
+    for name in ("chromium", "chromium-browser"):
+        if path := shutil.which(name):
+            return path
+    message = "Chromium is not installed (apt-get install chromium); .ci/run installs it."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -38,7 +51,11 @@ def waitress(env: dict, log_path, *, threads: int = 4, args=()):
     ]
     with open(log_path, "w") as output:
         server = subprocess.Popen(
-            command, env={"PATH": os.environ["PATH"], **env}, stdout=output, stderr=output
+            command,
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], **env},
+            stdout=output,
+            stderr=output,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,14 +1,9 @@
 """/docs works without the internet: Swagger UI comes from the deployment, under a strict CSP."""
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import tomllib
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from productinfo import create_app
+from tests.servers import chromium, waitress
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,51 +127,16 @@ def test_only_the_pages_files_are_served(client, path):
 # --- In a real browser, with every other host unreachable ---------------------------------------
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("Chromium is not installed; .ci/run installs it.")
-    pytest.skip("Chromium is not installed (apt-get install chromium).")
-
-
 @pytest.fixture
 def served(database_url, tmp_path):
     """The app served by waitress in a process of its own, as in production."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
-        "PATH": os.environ["PATH"],
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "INSTANCE_PATH": str(tmp_path / "served"),
     }
-    command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}"]
-    log = tmp_path / "waitress.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [*command, "--call", "productinfo:create_app"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=output,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"waitress did not start: {log.read_text()}")
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with waitress(env, tmp_path / "waitress.log") as url:
+        yield url
 
 
 def page_requests(net_log: Path, origin: str) -> list[str]:
