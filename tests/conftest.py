@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from productinfo import create_app, db
 from productinfo.models import metadata
+from tests.fake_supabase import FakeStorageServer
 from tests.helpers import PUBLIC_BASE_URL, Auth, Mailbox
 
 POSTGRES_URL = os.environ.get(
@@ -177,3 +178,24 @@ def fetch(app):
             return connection.execute(statement, params).mappings().all()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def running_fake_storage():
+    fake = FakeStorageServer()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def supabase_server(running_fake_storage):
+    """The contract fake of Supabase Storage, empty and answering normally."""
+    running_fake_storage.reset()
+    return running_fake_storage
+
+
+@pytest.fixture
+def make_supabase_app(make_app, supabase_server):
+    """Build apps storing their photos in the fake's bucket, with config overrides."""
+    return lambda **overrides: make_app(**supabase_server.app_config(), **overrides)

@@ -1,4 +1,14 @@
-"""Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox."""
+"""Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox, waitress."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
 
 from productinfo.auth import admin as administration
 
@@ -29,6 +39,12 @@ def add_product(client, catalogue: dict, barcode: str, name: str | None = None) 
     """Add a product through the API and return it."""
     body = {"name": name or f"Product {barcode}", "barcode": barcode, **catalogue}
     return assert_ok(client.post("/products.add", json=body))
+
+
+def admin_with_product(app, barcode: str = "X1") -> tuple:
+    """Sign up an admin on `app`, who adds a product; return (client, product id)."""
+    client = Auth(app).client("admin", email="boss@example.com")
+    return client, add_product(client, make_catalogue(client), barcode)["id"]
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
@@ -105,3 +121,39 @@ class Mailbox:
             for line in message.get_payload(decode=True).decode().splitlines()
             if line.strip().startswith("https://")
         ]
+
+
+@contextlib.contextmanager
+def served_by_waitress(env: dict, log_path):
+    """Serve the app with waitress in a process of its own, configured by `env`; yield its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "waitress",
+        f"--listen=127.0.0.1:{port}",
+        "--call",
+        "productinfo:create_app",
+    ]
+    with open(log_path, "w") as output:
+        server = subprocess.Popen(
+            command, env={"PATH": os.environ["PATH"], **env}, stdout=output, stderr=output
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/", timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"waitress did not start: {open(log_path).read()}")
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,55 +1,25 @@
 """The app served by waitress over real HTTP, as in production."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from tests.helpers import served_by_waitress
+
 
 @pytest.fixture
 def base_url(app, tmp_path):
     """The app served by waitress in a process of its own, on the test database."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
-        "PATH": os.environ["PATH"],
         "DATABASE_URL": app.config["DATABASE_URL"],
         "SECRET_KEY": app.config["SECRET_KEY"],
         "INSTANCE_PATH": str(tmp_path / "served"),
         "BCRYPT_ROUNDS": "4",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "waitress",
-        f"--listen=127.0.0.1:{port}",
-        "--call",
-        "productinfo:create_app",
-    ]
-    log = tmp_path / "waitress.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=output)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/", timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"waitress did not start: {log.read_text()}")
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with served_by_waitress(env, tmp_path / "waitress.log") as url:
+        yield url
 
 
 def call(url, data=None, headers=None):

@@ -43,8 +43,11 @@ class Photo(BaseModel):
 
     id: int
     product_id: int
-    url: str | None = Field(description="Null only if the stored object has gone missing.")
-    thumbnail_url: str | None
+    url: str | None = Field(
+        description="The photo's stable URL: fetch it with the bearer token; it never changes "
+        "and keeps working, so cache the image by this URL. Relative to the API's base URL."
+    )
+    thumbnail_url: str | None = Field(description="The same, for the 320 px WebP thumbnail.")
     width: int
     height: int
     size: int = Field(description="Of the stored image, in bytes.")
