@@ -196,6 +196,8 @@ def _load_photos(env: dict) -> dict:
         "MAX_PHOTO_BYTES": _int(env, "MAX_PHOTO_BYTES", 4_000_000),
         # Admits 48 MP phone photos. Decoding is what costs memory: 3 bytes a pixel.
         "MAX_PHOTO_PIXELS": _int(env, "MAX_PHOTO_PIXELS", 50_000_000),
+        # Photos of a deleted product are kept this long (a mistake is noticed), then purged.
+        "PHOTO_RETENTION_DAYS": _int(env, "PHOTO_RETENTION_DAYS", 30, minimum=0),
     }
 
 

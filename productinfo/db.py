@@ -184,6 +184,17 @@ def persist_now(conn: Connection) -> None:
     conn.commit()
 
 
+def end_transaction(conn: Connection) -> None:
+    """End the request's transaction before slow work (decoding, calls to photo storage).
+
+    So that no connection sits "idle in transaction" through it, pinning a pooled
+    one; the next statement begins a new transaction, which the unit of work
+    commits. Call it after reads, or after writes that may stand on their own.
+    """
+    if conn.in_transaction():
+        conn.commit()
+
+
 def _close_connection(_exc=None) -> None:
     # Closing rolls back whatever the request did not commit: no half-written data.
     conn = g.pop("db_connection", None)

@@ -106,6 +106,7 @@ def test_photo_settings_have_working_defaults(tmp_path):
     assert settings["MAX_PHOTO_PIXELS"] == 50_000_000 > 8064 * 6048  # a 48 MP photo
     assert settings["SUPABASE_BUCKET_PUBLIC"] is False
     assert settings["SIGNED_URL_SECONDS"] == 3600
+    assert settings["PHOTO_RETENTION_DAYS"] == 30
 
 
 def test_supabase_settings_are_read(tmp_path):
@@ -141,6 +142,10 @@ def test_photo_settings_are_documented():
         ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a whole number of at least 1"),
         ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a whole number of at least 1"),
         ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a whole number of at least 1"),
+        (
+            {"PHOTO_RETENTION_DAYS": "-1"},
+            "PHOTO_RETENTION_DAYS must be a whole number of at least 0",
+        ),
     ],
 )
 def test_unusable_storage_settings_refuse_to_start(tmp_path, environ, complaint):

@@ -1,4 +1,4 @@
-"""The photos table: each row names the stored original and thumbnail of one product photo."""
+"""The photo tables: photos, and the stored objects that no photo names (yet, or any more)."""
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
 
@@ -22,3 +22,17 @@ photos = Table(
     sqlite_autoincrement=True,
 )
 Index("uq_photos_product_id_sha256", photos.c.product_id, photos.c.sha256, unique=True)
+# Each object belongs to one photo; the sweep looks keys up to be sure none is named.
+Index("uq_photos_key", photos.c.key, unique=True)
+Index("uq_photos_thumbnail_key", photos.c.thumbnail_key, unique=True)
+
+# Objects that may be in storage without a photo row naming them: recorded (and committed)
+# before they are stored, and again when their row is deleted. Once their row exists the
+# record goes. `photos sweep` deletes the objects of records older than its grace period.
+loose_objects = Table(
+    "loose_objects",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_loose_objects_created_at", loose_objects.c.created_at)

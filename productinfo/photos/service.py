@@ -1,13 +1,21 @@
 """Photos of products: store an upload (from the app, or a device's push), delete one.
 
 A photo is two stored objects (the image and its thumbnail) and one row. They
-stand or fall together: the objects are stored first and removed again if the
-row cannot be written; a deleted row's objects are removed once the deletion
-is committed.
+stand or fall together. Each object gets a key of its own, never used before,
+and the key is recorded as loose (committed) before the object is stored; the
+row that names it, written last, removes the record. Whatever fails in between,
+the objects are removed at once if storage allows, and otherwise by `photos
+sweep`, which deletes the objects of old loose records. A deleted row's objects
+are recorded as loose in the same transaction and removed once it is committed.
+
+No transaction stays open through the slow part (decoding, storing): the checks
+are read and their transaction ended first, then the photo is processed and
+stored, then its row is written by the request's unit of work.
 """
 
 import hashlib
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 
@@ -15,10 +23,10 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy import delete as sql_delete
 
 from productinfo import activity, ledger
-from productinfo.db import insert_ignoring_conflicts, utcnow
+from productinfo.db import end_transaction, insert_ignoring_conflicts, persist_now, utcnow
 from productinfo.errors import Forbidden, NotFound, ValidationFailed
 from productinfo.photos import images, queries
-from productinfo.photos.models import photos
+from productinfo.photos.models import loose_objects, photos
 from productinfo.products.models import products
 from productinfo.storage import Storage, make_key
 
@@ -62,21 +70,22 @@ def upload(
     existing = _existing(conn, product_id, hashlib.sha256(data).hexdigest())
     if existing is not None:
         return queries.get(conn, storage, existing), False
+    end_transaction(conn)
     with PIPELINES:
         photo = images.process(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
 
-    # Objects are named by product and content: another product's copy of the same
-    # picture has objects of its own, and deleting one photo never touches another.
-    digest = hashlib.sha256(f"{product_id}:{photo.sha256}".encode()).hexdigest()
+    # A key of its own for each object: removing one never touches another photo's.
+    digest = secrets.token_hex(32)
     key = make_key(digest, photo.original.content_type)
     thumbnail_key = make_key(digest, photo.thumbnail.content_type, variant="thumb")
-    stored = []
+    keys = [key, thumbnail_key]
+    loosen(conn, keys)
+    persist_now(conn)  # the record stands, whatever becomes of the objects and the request
     try:
-        for object_key, image in ((key, photo.original), (thumbnail_key, photo.thumbnail)):
+        for object_key, image in zip(keys, (photo.original, photo.thumbnail), strict=True):
             storage.put(object_key, image.data, image.content_type)
-            stored.append(object_key)
         now = utcnow()
-        insert = insert_ignoring_conflicts(conn, photos, "product_id", "sha256").values(
+        insert_photo = insert_ignoring_conflicts(conn, photos, "product_id", "sha256").values(
             product_id=product_id,
             sha256=photo.sha256,
             key=key,
@@ -88,17 +97,20 @@ def upload(
             created_by=user_id,
             created_at=now,
         )
-        photo_id = conn.execute(insert.returning(photos.c.id)).scalar()
-        if photo_id is None:
-            # The same upload, stored by a concurrent request under the very same keys.
-            stored = []
-            existing = _existing(conn, product_id, photo.sha256)
-            return queries.get(conn, storage, existing), False
-        conn.execute(update(products).where(products.c.id == product_id).values(updated_at=now))
-        activity.record(conn, user_id, "photo_uploaded", photo_id=photo_id, product_id=product_id)
+        photo_id = conn.execute(insert_photo.returning(photos.c.id)).scalar()
+        if photo_id is not None:
+            conn.execute(sql_delete(loose_objects).where(loose_objects.c.key.in_(keys)))
+            conn.execute(update(products).where(products.c.id == product_id).values(updated_at=now))
+            activity.record(
+                conn, user_id, "photo_uploaded", photo_id=photo_id, product_id=product_id
+            )
     except BaseException:
-        remove_objects(storage, stored)
+        remove_objects(storage, keys)
         raise
+    if photo_id is None:
+        # The same upload, stored by a concurrent request first: ours are not needed.
+        remove_objects(storage, keys)
+        return queries.get(conn, storage, _existing(conn, product_id, photo.sha256)), False
     return queries.get(conn, storage, photo_id), True
 
 
@@ -150,17 +162,27 @@ def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> 
             code="not_your_photo",
         )
     conn.execute(sql_delete(photos).where(photos.c.id == photo_id))
+    keys = [row["key"], row["thumbnail_key"]]
+    loosen(conn, keys)
     now = utcnow()
     conn.execute(update(products).where(products.c.id == row["product_id"]).values(updated_at=now))
     activity.record(conn, user_id, "photo_deleted", photo_id=photo_id, product_id=row["product_id"])
-    return [row["key"], row["thumbnail_key"]]
+    return keys
+
+
+def loosen(conn: Connection, keys: list[str]) -> None:
+    """Record objects that no row names (yet, or any more), for the sweep to find."""
+    if keys:
+        now = utcnow()
+        rows = [{"key": key, "created_at": now} for key in keys]
+        conn.execute(insert_ignoring_conflicts(conn, loose_objects, "key"), rows)
 
 
 def remove_objects(storage: Storage, keys: list[str]) -> None:
-    """Remove stored objects that no row names; a failure leaves unreachable bytes, logged."""
+    """Remove stored objects that no row names; on failure they stay recorded for the sweep."""
     if not keys:
         return
     try:
         storage.delete(keys)
     except Exception:
-        log.exception("could not remove the objects %s", keys)
+        log.exception("could not remove the objects %s; the sweep will", keys)
