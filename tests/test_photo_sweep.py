@@ -20,6 +20,7 @@ from tests.helpers import (
     make_catalogue,
 )
 from tests.images import encode, halves
+from tests.test_photo_uploads import finish, send, start
 from tests.test_photos import JPEG, stored_files, upload
 
 
@@ -148,6 +149,32 @@ def product(staff, admin):
     return add_product(staff, make_catalogue(admin), "6130234000010", name="Ifri 1.5L")
 
 
+def test_the_sweep_removes_uploads_never_finished(app, staff, product, fetch):
+    expired, fresh, done = (assert_ok(start(staff, product["id"])) for _ in range(3))
+    for ticket in (expired, fresh, done):
+        assert_ok(send(app, ticket, JPEG))
+    assert_ok(finish(staff, done))
+    with app.extensions["db"].engine.begin() as conn:
+        conn.execute(
+            text("UPDATE photo_uploads SET expires_at = :t WHERE id IN (:a, :b)"),
+            {"t": "2020-01-01 00:00:00", "a": expired["upload_id"], "b": done["upload_id"]},
+        )
+    assert len([f for f in stored_files(app) if f.startswith("staging/")]) == 2
+    result = sweep(app)
+    assert result.exit_code == 0, result.output
+    assert "2 uploads that expired" in result.output
+    assert [f for f in stored_files(app) if f.startswith("staging/")] == [
+        f"staging/{name}" for name in _staged_name(fetch, fresh["upload_id"])
+    ]
+    assert [r["id"] for r in fetch("SELECT id FROM photo_uploads")] == [fresh["upload_id"]]
+    assert len(fetch("SELECT id FROM photos")) == 1  # the finished one's photo stays
+
+
+def _staged_name(fetch, upload_id):
+    [row] = fetch("SELECT staging_key FROM photo_uploads WHERE id = :id", id=upload_id)
+    return [row["staging_key"].removeprefix("staging/")]
+
+
 @pytest.mark.parametrize(
     ("retention", "purged"), [(30, {"31 days"}), (0, {"1 day", "29 days", "31 days"})]
 )
@@ -227,11 +254,19 @@ class SlowStorage(LocalStorage):
         return super().get(key)
 
 
-def test_no_transaction_is_open_while_photo_storage_works(app, staff, product, fetch):
+@pytest.mark.parametrize("path", ["one request", "two steps"])
+def test_no_transaction_is_open_while_photo_storage_works(app, staff, product, fetch, path):
     slow = SlowStorage(app.config["STORAGE_DIR"])
     answers = []
-    app.extensions["storage"].backend = slow
-    worker = threading.Thread(target=lambda: answers.append(upload(staff, product["id"], JPEG)))
+    if path == "two steps":
+        ticket = assert_ok(start(staff, product["id"]))
+        send(app, ticket, JPEG)
+        app.extensions["storage"].backend = slow
+        call = lambda: answers.append(finish(staff, ticket))  # noqa: E731
+    else:
+        app.extensions["storage"].backend = slow
+        call = lambda: answers.append(upload(staff, product["id"], JPEG))  # noqa: E731
+    worker = threading.Thread(target=call)
     worker.start()
     try:
         assert slow.working.wait(30)

@@ -125,11 +125,24 @@ def test_refused_uploads_leave_nothing(app, staff, product, fetch, data, status,
 def test_too_large(make_app):
     app = make_app(MAX_PHOTO_BYTES=len(JPEG) - 1)
     client, product_id = admin_with_product(app)
-    added = {"id": product_id}
-    assert_error(upload(client, added["id"], JPEG), 413, "photo_too_large")
+    body = assert_error(upload(client, product_id, JPEG), 413, "photo_too_large")
+    assert (
+        f"The photo is {len(JPEG):,} bytes; the limit is {len(JPEG) - 1:,} bytes."
+        in (body["message"])
+    )
+    assert (
+        "up to 25,000,000 bytes in two steps, starting with /photo.startUpload" in (body["message"])
+    )
+    # Over the request limit the form is not even read: the same code, the same advice.
     huge = make_app(MAX_CONTENT_LENGTH=1000, MAX_PHOTO_BYTES=500)
+    body = assert_error(
+        upload(Auth(huge).client(email="x@example.com"), product_id, JPEG), 413, "photo_too_large"
+    )
+    assert "/photo.startUpload" in body["message"]
+    # Any other endpoint over the request limit is just too large.
+    big_json = {"products": [{"name": "x" * 2000, "barcode": "1"}]}
     assert_error(
-        upload(Auth(huge).client(email="x@example.com"), added["id"], JPEG),
+        Auth(huge).client(email="y@example.com").post("/products.add", json=big_json),
         413,
         "payload_too_large",
     )

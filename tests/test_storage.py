@@ -106,6 +106,7 @@ def test_photo_settings_have_working_defaults(tmp_path):
     assert settings["MAX_PHOTO_PIXELS"] == 50_000_000 > 8064 * 6048  # a 48 MP photo
     assert settings["SUPABASE_BUCKET_PUBLIC"] is False
     assert settings["SIGNED_URL_SECONDS"] == 3600
+    assert settings["MAX_UPLOAD_BYTES"] == 25_000_000 > 15_000_000  # a 48 MP phone photo
     assert settings["PHOTO_RETENTION_DAYS"] == 30
 
 
@@ -142,6 +143,7 @@ def test_photo_settings_are_documented():
         ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a whole number of at least 1"),
         ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a whole number of at least 1"),
         ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a whole number of at least 1"),
+        ({"MAX_UPLOAD_BYTES": "1000"}, "MAX_UPLOAD_BYTES must be at least MAX_PHOTO_BYTES"),
         (
             {"PHOTO_RETENTION_DAYS": "-1"},
             "PHOTO_RETENTION_DAYS must be a whole number of at least 0",

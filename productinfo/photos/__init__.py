@@ -11,4 +11,6 @@ def init_app(app: Flask) -> None:
 
     app.extensions["photo_limits"] = Limits.from_config(app.config)
     app.register_blueprint(routes.bp)
+    if app.config["STORAGE_BACKEND"] == "local":
+        app.register_blueprint(routes.receiving)
     app.cli.add_command(photos_cli)

@@ -19,17 +19,17 @@ photos_cli = AppGroup("photos", help="Look after stored photos.")
     default=60,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Leave loose objects younger than this: they may be uploads under way.",
+    help="Leave loose objects and expired uploads younger than this: uploads under way.",
 )
 def sweep_command(grace_minutes: int):
-    """Remove stored objects no photo names, and the photos of products deleted long ago.
+    """Remove stored objects no photo names, uploads never finished, old deleted products' photos.
 
     Safe to run at any time and as often as you like, e.g. hourly from cron.
     """
     engine, storage, now = get_engine(), get_storage(), utcnow()
     cutoff = now - dt.timedelta(minutes=grace_minutes)
     retention = dt.timedelta(days=current_app.config["PHOTO_RETENTION_DAYS"])
-    counts = {"purged": 0, "loose": 0}
+    counts = {"purged": 0, "uploads": 0, "loose": 0}
     try:
         while True:
             with engine.begin() as conn:
@@ -39,6 +39,15 @@ def sweep_command(grace_minutes: int):
             _remove(engine, storage, keys)
             counts["purged"] += len(keys) // 2
             if len(keys) < 2 * sweep.BATCH:
+                break
+        while True:
+            with engine.connect() as conn:
+                uploads = sweep.expired_uploads(conn, before=cutoff)
+            storage.delete([key for _, key in uploads])
+            with engine.begin() as conn:
+                sweep.forget_uploads(conn, [upload_id for upload_id, _ in uploads])
+            counts["uploads"] += len(uploads)
+            if len(uploads) < sweep.BATCH:
                 break
         while True:
             with engine.connect() as conn:
@@ -54,7 +63,8 @@ def sweep_command(grace_minutes: int):
     finally:
         click.echo(
             f"Removed {counts['purged']} photos of products deleted over "
-            f"{retention.days} days ago and {counts['loose']} loose objects."
+            f"{retention.days} days ago, {counts['uploads']} uploads that expired and "
+            f"{counts['loose']} loose objects."
         )
 
 

@@ -17,14 +17,14 @@ import hashlib
 import logging
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy import delete as sql_delete
 
 from productinfo import activity, ledger
 from productinfo.db import end_transaction, insert_ignoring_conflicts, persist_now, utcnow
-from productinfo.errors import Forbidden, NotFound, ValidationFailed
+from productinfo.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from productinfo.photos import images, queries
 from productinfo.photos.models import loose_objects, photos
 from productinfo.products.models import products
@@ -33,25 +33,55 @@ from productinfo.storage import Storage, make_key
 log = logging.getLogger(__name__)
 # A 48 MP photo takes some 150 MB to decode: only a few at a time, however many threads.
 PIPELINES = threading.BoundedSemaphore(2)
+STORED_ALREADY = "This photo was stored already."
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The largest upload accepted, in bytes and in pixels."""
+    """The largest photo accepted, in bytes (in one request, or in two steps) and in pixels."""
 
     max_bytes: int
     max_pixels: int
+    max_upload_bytes: int
 
     @classmethod
     def from_config(cls, config) -> "Limits":
         """Read the limits from the app's configuration."""
-        return cls(max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"])
+        return cls(
+            max_bytes=config["MAX_PHOTO_BYTES"],
+            max_pixels=config["MAX_PHOTO_PIXELS"],
+            max_upload_bytes=config["MAX_UPLOAD_BYTES"],
+        )
+
+    def two_step(self) -> "Limits":
+        """Return the limits of a photo sent in two steps, which never passes through a request."""
+        return replace(self, max_bytes=self.max_upload_bytes)
+
+    def too_large(self, size: int | None) -> PayloadTooLarge:
+        """Return the error for a photo over `max_bytes`, saying how to send a larger one."""
+        what = f"The photo is {size:,} bytes" if size is not None else "The photo is too large"
+        message = f"{what}; the limit is {self.max_bytes:,} bytes."
+        if self.max_upload_bytes > self.max_bytes:
+            message += (
+                f" Send photos of up to {self.max_upload_bytes:,} bytes in two steps, "
+                "starting with /photo.startUpload."
+            )
+        return PayloadTooLarge(message, code="photo_too_large")
 
 
 def _existing(conn: Connection, product_id: int, sha256: str) -> int | None:
     return conn.execute(
         select(photos.c.id).where(photos.c.product_id == product_id, photos.c.sha256 == sha256)
     ).scalar()
+
+
+def require_live(conn: Connection, product_id: int) -> None:
+    """Raise NotFound unless the product exists and is not deleted."""
+    live = conn.execute(
+        select(products.c.id).where(products.c.id == product_id, products.c.deleted_at.is_(None))
+    ).scalar()
+    if live is None:
+        raise NotFound(f"There is no product {product_id}.", code="product_not_found")
 
 
 def upload(
@@ -61,11 +91,9 @@ def upload(
 
     The same bytes sent again for the same product give back the same photo.
     """
-    live = conn.execute(
-        select(products.c.id).where(products.c.id == product_id, products.c.deleted_at.is_(None))
-    ).scalar()
-    if live is None:
-        raise NotFound(f"There is no product {product_id}.", code="product_not_found")
+    if len(data) > limits.max_bytes:
+        raise limits.too_large(len(data))
+    require_live(conn, product_id)
     # A retry after a lost answer is recognised before the costly decoding.
     existing = _existing(conn, product_id, hashlib.sha256(data).hexdigest())
     if existing is not None:
@@ -114,6 +142,22 @@ def upload(
     return queries.get(conn, storage, photo_id), True
 
 
+def product_of(conn: Connection, scope: dict, item) -> int:
+    """Return the server id of a pushed photo's product, named by id or by its local id."""
+    if item.product_id is not None:
+        return item.product_id
+    product_id = ledger.mapped(conn, scope, "product", [item.product_local_id]).get(
+        item.product_local_id
+    )
+    if product_id is None:
+        raise ValidationFailed.field(
+            "product_local_id",
+            "no product with this local id was pushed from this device",
+            code="unknown_product",
+        )
+    return product_id
+
+
 def push(
     conn: Connection, storage: Storage, limits: Limits, *, user_id: int, item, data: bytes
 ) -> dict:
@@ -122,27 +166,19 @@ def push(
     known = ledger.mapped(conn, scope, "photo", [item.local_id]).get(item.local_id)
     if known is not None:
         try:
-            return _push_answer(item.local_id, queries.get(conn, storage, known), "existing")
+            return push_answer(item.local_id, queries.get(conn, storage, known), "existing")
         except NotFound:
             ledger.forget(conn, scope, "photo", item.local_id)  # deleted since: store it again
-    product_id = item.product_id
-    if product_id is None:
-        local = item.product_local_id
-        product_id = ledger.mapped(conn, scope, "product", [local]).get(local)
-        if product_id is None:
-            raise ValidationFailed.field(
-                "product_local_id",
-                "no product with this local id was pushed from this device",
-                code="unknown_product",
-            )
+    product_id = product_of(conn, scope, item)
     photo, created = upload(
         conn, storage, limits, product_id=product_id, data=data, user_id=user_id
     )
     ledger.remember(conn, scope, "photo", {item.local_id: photo["id"]})
-    return _push_answer(item.local_id, photo, "created" if created else "merged")
+    return push_answer(item.local_id, photo, "created" if created else "merged")
 
 
-def _push_answer(local_id: str, photo: dict, status: str) -> dict:
+def push_answer(local_id: str, photo: dict, status: str) -> dict:
+    """Build a device's answer for one photo: its mapping, its result, the photo."""
     result = ledger.result(0, local_id, status, photo["id"])
     if status == "merged":
         result.update(

@@ -1,4 +1,4 @@
-"""What `photos sweep` removes: loose objects, and photos kept past their retention.
+"""What `photos sweep` removes: loose objects, uploads never finished, photos kept past retention.
 
 Each function does one step of the sweep on the connection it is given; the
 command (`productinfo.photos.cli`) commits each step and calls storage between
@@ -7,6 +7,7 @@ them, so that no transaction waits on storage.
 - **Loose objects**: recorded before they were stored, or when their row was
   deleted, and named by no photo row. Only those recorded before a grace period
   are removed, so an upload still under way keeps its objects.
+- **Uploads in two steps** that expired: their staged object, then their record.
 - **Photos of products deleted** more than PHOTO_RETENTION_DAYS ago: their rows
   go, and their objects become loose and are removed.
 """
@@ -15,7 +16,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, delete, exists, or_, select
 
-from productinfo.photos.models import loose_objects, photos
+from productinfo.photos.models import loose_objects, photo_uploads, photos
 from productinfo.photos.service import loosen
 from productinfo.products.models import products
 
@@ -39,6 +40,25 @@ def release_photos_of_deleted_products(
     loosen(conn, keys)
     conn.execute(delete(photos).where(photos.c.id.in_([row.id for row in rows])))
     return keys
+
+
+def expired_uploads(
+    conn: Connection, *, before: dt.datetime, limit: int = BATCH
+) -> list[tuple[int, str]]:
+    """Return (id, staged key) of uploads that expired before a time, finished or not."""
+    query = (
+        select(photo_uploads.c.id, photo_uploads.c.staging_key)
+        .where(photo_uploads.c.expires_at < before)
+        .order_by(photo_uploads.c.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def forget_uploads(conn: Connection, upload_ids: list[int]) -> None:
+    """Delete the records of uploads whose staged objects are gone."""
+    if upload_ids:
+        conn.execute(delete(photo_uploads).where(photo_uploads.c.id.in_(upload_ids)))
 
 
 def loose(conn: Connection, *, before: dt.datetime, limit: int = BATCH) -> list[str]:
