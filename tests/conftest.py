@@ -34,7 +34,11 @@ def app_logs_reach_caplog(caplog):
     """Hand the app's log records to pytest: they do not propagate to the root logger."""
     logger = logging.getLogger("productinfo")
     logger.addHandler(caplog.handler)
+    # Until an app is created the logger also propagates to the root, where caplog would
+    # see each record a second time.
+    propagate, logger.propagate = logger.propagate, False
     yield
+    logger.propagate = propagate
     logger.removeHandler(caplog.handler)
 
 
