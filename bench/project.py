@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from productinfo import create_app, db  # noqa: E402
+from productinfo import create_app, schema  # noqa: E402
 from productinfo.pagination import decode_cursor, encode_cursor  # noqa: E402
 from productinfo.products import barcodes  # noqa: E402
 from productinfo.products.models import products  # noqa: E402
@@ -23,7 +23,7 @@ from productinfo.storage import make_key  # noqa: E402
 __all__ = [
     "barcodes",
     "create_app",
-    "db",
+    "schema",
     "decode_cursor",
     "encode_cursor",
     "make_key",

@@ -3,7 +3,7 @@
     python bench/seed.py --database sqlite --size 100000
     python bench/seed.py --database postgres --size 1000000 [--postgres postgresql://...]
 
-The database is migrated to the current schema (`productinfo.db.upgrade`), then
+The database is migrated to the current schema (`productinfo.schema.upgrade`), then
 filled with COPY on Postgres and large executemany batches on SQLite; the
 secondary indexes of products and photos are dropped for the load and built
 again after it. Seeded databases are kept (a SQLite file under bench/results/,
@@ -19,7 +19,7 @@ import random
 import time
 from pathlib import Path
 
-from project import barcodes, db, make_key, products
+from project import barcodes, make_key, products, schema
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -65,7 +65,7 @@ def is_seeded(url: str, size: int) -> bool:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            if db.current_revision(conn) != db.head_revision():
+            if schema.current_revision(conn) != schema.head_revision():
                 return False
             count, last = conn.execute(select(func.count(), func.max(products.c.id))).one()
             return count == size and last == size
@@ -83,7 +83,7 @@ def ensure(url: str, size: int, *, log=print) -> str:
     _recreate(url)
     engine = create_engine(url)
     try:
-        db.upgrade(engine)
+        schema.upgrade(engine)
         _fill(engine, size)
     finally:
         engine.dispose()

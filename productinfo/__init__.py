@@ -67,10 +67,10 @@ def _load_config(app: Flask, environ, test_config: dict | None) -> None:
 
 def _prepare_embedded_database(app: Flask) -> None:
     """Create or migrate the local SQLite file, with demo data the first time."""
-    from productinfo import db, demo
+    from productinfo import demo, schema
 
     engine = app.extensions["db"].engine
-    if db.ensure_schema(engine):
+    if schema.ensure_schema(engine):
         demo.seed(engine)
 
 

@@ -116,6 +116,8 @@ def finalize(config: dict, instance_path: str) -> None:
         problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
     if config["MAX_PHOTO_BYTES"] >= config["MAX_CONTENT_LENGTH"]:
         problems.append("MAX_PHOTO_BYTES must be below MAX_REQUEST_BYTES (the form is larger).")
+    if config["MAX_UPLOAD_BYTES"] < config["MAX_PHOTO_BYTES"]:
+        problems.append("MAX_UPLOAD_BYTES must be at least MAX_PHOTO_BYTES.")
 
     secret = config["SECRET_KEY"]
     if secret is None and production:
@@ -204,6 +206,10 @@ def _load_photos(env: dict) -> dict:
         "MAX_PHOTO_BYTES": _int(env, "MAX_PHOTO_BYTES", 4_000_000),
         # Admits 48 MP phone photos. Decoding is what costs memory: 3 bytes a pixel.
         "MAX_PHOTO_PIXELS": _int(env, "MAX_PHOTO_PIXELS", 50_000_000),
+        # A photo sent in two steps never passes through the function: a 48 MP photo is 8-15 MB.
+        "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 25_000_000),
+        # Photos of a deleted product are kept this long (a mistake is noticed), then purged.
+        "PHOTO_RETENTION_DAYS": _int(env, "PHOTO_RETENTION_DAYS", 30, minimum=0),
     }
 
 

@@ -5,7 +5,7 @@ from productinfo.auth.models import email_tokens, refresh_tokens, sessions, user
 from productinfo.catalog.models import categories, companies
 from productinfo.db import metadata
 from productinfo.ledger import sync_mappings
-from productinfo.photos.models import photos
+from productinfo.photos.models import loose_objects, photo_uploads, photos
 from productinfo.products.models import products
 from productinfo.security.throttle import throttle_events
 
@@ -15,6 +15,8 @@ __all__ = [
     "categories",
     "companies",
     "email_tokens",
+    "loose_objects",
+    "photo_uploads",
     "photos",
     "products",
     "refresh_tokens",

@@ -98,7 +98,12 @@ def _operation(rule, view, spec, components: dict) -> dict:
             "200": {
                 "description": "Success.",
                 "content": {
-                    "application/json": {"schema": _envelope(spec, components)},
+                    # A file (a photo) has no envelope to declare.
+                    **(
+                        {"application/json": {"schema": _envelope(spec, components)}}
+                        if spec.response is not None or not spec.media
+                        else {}
+                    ),
                     **{media: {"schema": {"type": "string"}} for media in spec.media},
                 },
             },

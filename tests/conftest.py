@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from productinfo import create_app, db
+from productinfo import create_app, schema
 from productinfo.models import metadata
+from tests.fake_supabase import FakeStorageServer
 from tests.helpers import PUBLIC_BASE_URL, Auth, Mailbox
 
 POSTGRES_URL = os.environ.get(
@@ -24,7 +25,7 @@ TABLES = ", ".join(table.name for table in metadata.sorted_tables)
 
 def migrated(url: str) -> None:
     engine = create_engine(url)
-    db.upgrade(engine)
+    schema.upgrade(engine)
     engine.dispose()
 
 
@@ -33,7 +34,11 @@ def app_logs_reach_caplog(caplog):
     """Hand the app's log records to pytest: they do not propagate to the root logger."""
     logger = logging.getLogger("productinfo")
     logger.addHandler(caplog.handler)
+    # Until an app is created the logger also propagates to the root, where caplog would
+    # see each record a second time.
+    propagate, logger.propagate = logger.propagate, False
     yield
+    logger.propagate = propagate
     logger.removeHandler(caplog.handler)
 
 
@@ -177,3 +182,24 @@ def fetch(app):
             return connection.execute(statement, params).mappings().all()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def running_fake_storage():
+    fake = FakeStorageServer()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def supabase_server(running_fake_storage):
+    """The contract fake of Supabase Storage, empty and answering normally."""
+    running_fake_storage.reset()
+    return running_fake_storage
+
+
+@pytest.fixture
+def make_supabase_app(make_app, supabase_server):
+    """Build apps storing their photos in the fake's bucket, with config overrides."""
+    return lambda **overrides: make_app(**supabase_server.app_config(), **overrides)

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox."""
+"""Helpers shared by the tests: envelope assertions, signed-in clients, a mailbox, waitress."""
 
 from productinfo.auth import admin as administration
 
@@ -29,6 +29,12 @@ def add_product(client, catalogue: dict, barcode: str, name: str | None = None) 
     """Add a product through the API and return it."""
     body = {"name": name or f"Product {barcode}", "barcode": barcode, **catalogue}
     return assert_ok(client.post("/products.add", json=body))
+
+
+def admin_with_product(app, barcode: str = "X1") -> tuple:
+    """Sign up an admin on `app`, who adds a product; return (client, product id)."""
+    client = Auth(app).client("admin", email="boss@example.com")
+    return client, add_product(client, make_catalogue(client), barcode)["id"]
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

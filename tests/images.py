@@ -1,6 +1,8 @@
 """Images made for the tests with Pillow and pillow-heif, and files that only pretend to be."""
 
+import functools
 import io
+import random
 import struct
 import zlib
 
@@ -66,3 +68,11 @@ SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
     b"<script>alert(1)</script></svg>"
 )
+
+
+@functools.cache
+def phone_sized_jpeg() -> bytes:
+    """A 12 MP JPEG of noise, over 12 MB, as large as a phone photo straight from the camera."""
+    size = (4000, 3000)
+    image = Image.frombytes("RGB", size, random.Random(12).randbytes(size[0] * size[1] * 3))
+    return encode(image, "JPEG", quality=93)

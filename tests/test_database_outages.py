@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from productinfo import db
+from productinfo import db, engines, schema
 from tests.conftest import POSTGRES_URL
 from tests.helpers import PASSWORD, assert_error, assert_ok
 from tests.servers import private_postgres, signal_cluster, waitress
@@ -26,7 +26,7 @@ UPGRADE = "flask --app api/index db upgrade"
 def newest_revision() -> str:
     """The head revision as Alembic itself reads the migration scripts."""
     config = Config()
-    config.set_main_option("script_location", db.MIGRATIONS_DIR)
+    config.set_main_option("script_location", schema.MIGRATIONS_DIR)
     [head] = ScriptDirectory.from_config(config).get_heads()
     return head
 
@@ -61,7 +61,7 @@ def test_an_unmigrated_database_is_503_until_upgraded(make_app, fresh_postgres):
     # Not a 500 from a missing table: every endpoint that needs the schema says the same.
     assert_error(signup(client), 503, "migrations_pending")
 
-    db.upgrade(app.extensions["db"].engine, "0003")  # an older release's schema
+    schema.upgrade(app.extensions["db"].engine, "0003")  # an older release's schema
     body = assert_error(client.get("/health"), 503, "migrations_pending")
     assert body["data"]["database_revision"] == "0003"
 
@@ -107,7 +107,7 @@ def get(url: str, token: str | None = None) -> tuple[int, dict, float]:
 def test_a_frozen_database_fails_fast_and_recovers(tmp_path):
     with private_postgres() as (url, postmaster):
         engine = create_engine(url)
-        db.upgrade(engine)
+        schema.upgrade(engine)
         engine.dispose()
         env = {
             "DATABASE_URL": url,
@@ -167,7 +167,7 @@ def test_a_mistake_in_the_sql_on_sqlite_is_a_500_not_a_retry(app, staff, databas
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_locked_sqlite_file_is_a_503(monkeypatch, make_app, database_url):
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 0.2)
+    monkeypatch.setattr(engines, "SQLITE_BUSY_SECONDS", 0.2)
     client = make_app().test_client()
     holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another writer holds the file

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from productinfo import create_app, db
+from productinfo import create_app, schema
 from productinfo.demo import CATEGORIES, COMPANIES
 from productinfo.models import metadata
 from tests.helpers import Auth
@@ -17,15 +17,15 @@ def test_head_revision_matches_alembic():
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", db.MIGRATIONS_DIR)
-    assert ScriptDirectory.from_config(config).get_heads() == [db.head_revision()]
+    config.set_main_option("script_location", schema.MIGRATIONS_DIR)
+    assert ScriptDirectory.from_config(config).get_heads() == [schema.head_revision()]
 
 
 def test_migrated_schema_matches_the_tables(database_url):
     engine = create_engine(database_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"include_object": db.exists_on(conn.dialect.name)}
+            conn, opts={"include_object": schema.exists_on(conn.dialect.name)}
         )
         diff = compare_metadata(context, metadata)
     engine.dispose()
@@ -58,7 +58,7 @@ def test_db_upgrade_command_migrates_a_new_database(tmp_path):
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path), "BCRYPT_ROUNDS": 4})
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert f"revision {db.head_revision()}" in result.output
+    assert f"revision {schema.head_revision()}" in result.output
     client = Auth(app).client()
     assert client.get("/categories.get").get_json()["data"] == []
     result = app.test_cli_runner().invoke(args=["seed-demo"])

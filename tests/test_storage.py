@@ -10,12 +10,14 @@ from dotenv import dotenv_values
 
 from productinfo import config
 from productinfo.storage import (
+    PhotoNotFound,
     StorageUnavailable,
     check_key,
     content_type_of,
     get_storage,
     is_valid_key,
     make_key,
+    make_staging_key,
 )
 from productinfo.storage.local import LocalStorage
 from productinfo.storage.supabase import SupabaseStorage
@@ -104,6 +106,8 @@ def test_photo_settings_have_working_defaults(tmp_path):
     assert settings["MAX_PHOTO_PIXELS"] == 50_000_000 > 8064 * 6048  # a 48 MP photo
     assert settings["SUPABASE_BUCKET_PUBLIC"] is False
     assert settings["SIGNED_URL_SECONDS"] == 3600
+    assert settings["MAX_UPLOAD_BYTES"] == 25_000_000 > 15_000_000  # a 48 MP phone photo
+    assert settings["PHOTO_RETENTION_DAYS"] == 30
 
 
 def test_supabase_settings_are_read(tmp_path):
@@ -139,6 +143,11 @@ def test_photo_settings_are_documented():
         ({"SIGNED_URL_SECONDS": "0"}, "SIGNED_URL_SECONDS must be a whole number of at least 1"),
         ({"MAX_PHOTO_BYTES": "4MB"}, "MAX_PHOTO_BYTES must be a whole number of at least 1"),
         ({"MAX_PHOTO_PIXELS": "-1"}, "MAX_PHOTO_PIXELS must be a whole number of at least 1"),
+        ({"MAX_UPLOAD_BYTES": "1000"}, "MAX_UPLOAD_BYTES must be at least MAX_PHOTO_BYTES"),
+        (
+            {"PHOTO_RETENTION_DAYS": "-1"},
+            "PHOTO_RETENTION_DAYS must be a whole number of at least 0",
+        ),
     ],
 )
 def test_unusable_storage_settings_refuse_to_start(tmp_path, environ, complaint):
@@ -174,6 +183,24 @@ def test_local_delete_is_idempotent(local):
     assert files_under(local.root) == []
 
 
+def test_local_get_reads_the_bytes_back(local):
+    local.put(JPEG_KEY, b"jpeg bytes", "image/jpeg")
+    staged = make_staging_key()
+    local.put(staged, b"as sent", "application/octet-stream")
+    assert (local.get(JPEG_KEY), local.get(staged)) == (b"jpeg bytes", b"as sent")
+    with pytest.raises(PhotoNotFound):
+        local.get(WEBP_KEY)
+
+
+def test_staging_keys_are_unguessable_and_never_photo_keys():
+    keys = {make_staging_key() for _ in range(100)}
+    assert len(keys) == 100
+    for key in keys:
+        assert check_key(key) == key and key.startswith("staging/") and len(key) == 40
+        assert not is_valid_key(key)
+        assert content_type_of(key) == "application/octet-stream"
+
+
 def test_local_urls_point_at_the_photo_route(local):
     assert local.url(JPEG_KEY) == f"/photos/{JPEG_KEY}"
     assert local.urls([JPEG_KEY, WEBP_KEY]) == {
@@ -191,59 +218,7 @@ def test_local_folder_that_cannot_be_written_is_unavailable(tmp_path):
         LocalStorage(blocker).delete([JPEG_KEY])
 
 
-# The app: backend choice, the /photos route, the 503
-
-
-@pytest.mark.parametrize(
-    ("key", "data", "mimetype"),
-    [
-        (JPEG_KEY, b"\xff\xd8\xff jpeg", "image/jpeg"),
-        (WEBP_KEY, b"RIFF webp", "image/webp"),
-        (PNG_KEY, b"\x89PNG png", "image/png"),
-    ],
-)
-def test_photo_route_serves_stored_objects(app, client, key, data, mimetype):
-    with app.app_context():
-        storage = get_storage()
-        storage.put(key, data, mimetype)
-        url = storage.url(key)
-    with client.get(url) as response:
-        assert response.status_code == 200
-        assert response.get_data() == data
-        assert response.mimetype == mimetype
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        cache = response.cache_control
-        assert (cache.public, cache.max_age, cache.immutable) == (True, 365 * 24 * 3600, True)
-    with client.get(url, headers={"If-None-Match": response.headers["ETag"]}) as again:
-        assert again.status_code == 304
-
-
-def test_photo_route_answers_404_for_a_missing_photo(client):
-    assert_error(client.get(f"/photos/{JPEG_KEY}"), 404, "photo_not_found")
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/photos/../secret_key",
-        "/photos/%2e%2e/secret_key",
-        "/photos/%2E%2E%2Fsecret_key",
-        "/photos/..%2f..%2finstance/secret_key",
-        f"/photos/{DIGEST[:2]}/..%2f..%2fsecret_key",
-        "/photos//etc/passwd",
-        "/photos/%2fetc%2fpasswd",
-    ],
-)
-def test_photo_route_never_leaves_the_folder(app, client, path):
-    # The development key lives in the instance folder, one level above the photos.
-    os.makedirs(app.instance_path, exist_ok=True)
-    secret = os.path.join(app.instance_path, "secret_key")
-    with open(secret, "w") as file:
-        file.write("the-development-secret")
-    response = client.get(path)
-    assert_error(response, 404)
-    assert b"the-development-secret" not in response.get_data()
-    assert b"root:" not in response.get_data()
+# The app: backend choice, the 503 (the /photos route: tests/test_photo_urls.py)
 
 
 def test_storage_failure_is_503_in_the_envelope(make_app, tmp_path):
@@ -265,8 +240,8 @@ def test_supabase_backend_is_chosen_by_configuration(make_app):
         storage = get_storage()
         assert isinstance(storage, SupabaseStorage)
         assert get_storage() is storage
-    # Photos live in the bucket: the app does not serve a folder.
-    assert_error(app.test_client().get(f"/photos/{JPEG_KEY}"), 404, "not_found")
+    # Photos live in the bucket: the app takes no uploads itself.
+    assert "/uploads/<secret>" not in {rule.rule for rule in app.url_map.iter_rules()}
 
 
 def test_cold_start_does_not_import_the_storage_client(tmp_path):

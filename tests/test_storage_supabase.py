@@ -5,44 +5,41 @@ Everything else is real: storage3, httpx, sockets.
 """
 
 import hashlib
+import re
 import socket
+import time
 
 import httpx
 import pytest
+from storage3.exceptions import StorageApiError
 
-from productinfo.storage import PhotoNotFound, StorageUnavailable, make_key
+from productinfo.storage import PhotoNotFound, StorageUnavailable, make_key, make_staging_key
 from productinfo.storage.supabase import SupabaseStorage
 from tests.fake_supabase import (
     BUCKET,
     OBJECT_NOT_FOUND,
+    README_LIMITS,
     SECRET_KEY,
     SERVICE_KEY,
-    FakeStorageServer,
 )
 
 DIGEST = hashlib.sha256(b"a photo").hexdigest()
 JPEG_KEY = make_key(DIGEST, "image/jpeg")
 WEBP_KEY = make_key(DIGEST, "image/webp", variant="thumb")
-
-
-@pytest.fixture(scope="module")
-def running_server():
-    fake = FakeStorageServer()
-    fake.start()
-    yield fake
-    fake.stop()
+STAGED_KEY = make_staging_key()
+TOKEN = r"\?token=[\w-]+"
 
 
 @pytest.fixture
-def server(running_server):
-    """The fake server, empty and answering normally."""
-    running_server.reset()
-    return running_server
+def server(supabase_server):
+    return supabase_server
 
 
-def backend(url: str, *, public: bool = False, key: str = SERVICE_KEY) -> SupabaseStorage:
+def backend(
+    url: str, *, public: bool = False, key: str = SERVICE_KEY, seconds: int = 600
+) -> SupabaseStorage:
     return SupabaseStorage(
-        url=url, service_role_key=key, bucket=BUCKET, public=public, signed_url_seconds=600
+        url=url, service_role_key=key, bucket=BUCKET, public=public, signed_url_seconds=seconds
     )
 
 
@@ -97,7 +94,7 @@ def test_private_bucket_signs_urls_that_fetch_the_object(server):
     storage.put(JPEG_KEY, b"jpeg", "image/jpeg")
     server.requests.clear()
     url = storage.url(JPEG_KEY)
-    assert url == f"{server.url}/storage/v1/object/sign/{BUCKET}/{JPEG_KEY}?token=t-600"
+    assert re.fullmatch(f"{server.url}/storage/v1/object/sign/{BUCKET}/{JPEG_KEY}{TOKEN}", url)
     (call,) = server.requests
     assert (call.method, call.path) == ("POST", f"/storage/v1/object/sign/{BUCKET}/{JPEG_KEY}")
     assert call.json == {"expiresIn": "600"}
@@ -115,10 +112,9 @@ def test_private_bucket_signs_a_list_in_one_request(server):
     urls = storage.urls([JPEG_KEY, WEBP_KEY, lost, JPEG_KEY])
     sign = f"{server.url}/storage/v1/object/sign/{BUCKET}"
     # The lost object is left out rather than failing the whole list.
-    assert urls == {
-        JPEG_KEY: f"{sign}/{JPEG_KEY}?token=t-600",
-        WEBP_KEY: f"{sign}/{WEBP_KEY}?token=t-600",
-    }
+    assert set(urls) == {JPEG_KEY, WEBP_KEY}
+    for key, url in urls.items():
+        assert re.fullmatch(f"{sign}/{key}{TOKEN}", url)
     (call,) = server.requests
     assert (call.method, call.path) == ("POST", f"/storage/v1/object/sign/{BUCKET}")
     assert call.json == {"expiresIn": "600", "paths": [JPEG_KEY, WEBP_KEY, lost]}
@@ -147,9 +143,11 @@ def test_public_bucket_urls_need_no_request(server):
 
 OPERATIONS = {
     "put": lambda storage: storage.put(JPEG_KEY, b"jpeg", "image/jpeg"),
+    "get": lambda storage: storage.get(JPEG_KEY),
     "delete": lambda storage: storage.delete([JPEG_KEY, WEBP_KEY]),
     "url": lambda storage: storage.url(JPEG_KEY),
     "urls": lambda storage: storage.urls([JPEG_KEY, WEBP_KEY]),
+    "upload_target": lambda storage: storage.upload_target(STAGED_KEY, content_type="image/jpeg"),
 }
 FAILURES = {
     "bad key": (
@@ -181,11 +179,13 @@ def test_error_answers_are_storage_unavailable(server, operation, failure, caplo
     ("operation", "outcome"),
     [
         (OPERATIONS["put"], StorageUnavailable),  # the bucket is missing
+        (OPERATIONS["get"], PhotoNotFound),
         (OPERATIONS["delete"], None),  # nothing there to delete: done
         (OPERATIONS["url"], PhotoNotFound),
         (OPERATIONS["urls"], StorageUnavailable),  # missing objects get no error, but no bucket
+        (OPERATIONS["upload_target"], StorageUnavailable),  # the bucket is missing
     ],
-    ids=["put", "delete", "url", "urls"],
+    ids=["put", "get", "delete", "url", "urls", "upload_target"],
 )
 def test_404_answers(server, operation, outcome):
     server.failure = (400, OBJECT_NOT_FOUND)
@@ -204,3 +204,133 @@ def test_server_not_listening_is_storage_unavailable(operation):
         port = probe.getsockname()[1]
     with pytest.raises(StorageUnavailable):
         operation(backend(f"http://127.0.0.1:{port}"))
+
+
+def test_get_downloads_an_object_with_the_servers_key(server):
+    storage = backend(server.url)
+    storage.put(JPEG_KEY, b"\xff\xd8\xff jpeg", "image/jpeg")
+    server.requests.clear()
+    assert storage.get(JPEG_KEY) == b"\xff\xd8\xff jpeg"
+    (call,) = server.requests
+    assert (call.method, call.path) == ("GET", f"/storage/v1/object/{BUCKET}/{JPEG_KEY}")
+    assert call.headers["Authorization"] == f"Bearer {SERVICE_KEY}"
+    with pytest.raises(PhotoNotFound):
+        storage.get(WEBP_KEY)
+
+
+def test_more_than_1000_paths_are_signed_in_requests_of_1000(server):
+    keys = [
+        make_key(hashlib.sha256(str(n).encode()).hexdigest(), "image/jpeg") for n in range(2500)
+    ]
+    for key in keys:
+        server.objects[f"{BUCKET}/{key}"] = (b"jpeg", "image/jpeg")
+    urls = backend(server.url).urls(keys)
+    assert set(urls) == set(keys)
+    assert [len(call.json["paths"]) for call in server.requests] == [1000, 1000, 500]
+    # The fake, like the server, refuses to sign more in one request.
+    with pytest.raises(StorageApiError) as refused:
+        backend(server.url).bucket.create_signed_urls(keys[:1001], 60)
+    assert (refused.value.status, refused.value.message) == (
+        "400",
+        "body/paths must NOT have more than 1000 items",
+    )
+
+
+def test_a_signed_url_stops_working_when_it_expires(server):
+    storage = backend(server.url, seconds=1)
+    storage.put(JPEG_KEY, b"jpeg", "image/jpeg")
+    url = storage.url(JPEG_KEY)
+    assert httpx.get(url).content == b"jpeg"
+    time.sleep(1.1)
+    expired = httpx.get(url)
+    assert expired.status_code == 400
+    assert expired.json() == {
+        "statusCode": "400",
+        "code": "InvalidJWT",
+        "error": "InvalidJWT",
+        "message": "jwt expired",
+    }
+
+
+def test_upload_target_is_a_signed_upload_url_for_a_put(server):
+    target = backend(server.url).upload_target(STAGED_KEY, content_type="image/heic")
+    upload = f"{server.url}/storage/v1/object/upload/sign/{BUCKET}/{STAGED_KEY}"
+    assert re.fullmatch(upload + TOKEN, target.url)
+    assert (target.method, target.headers) == ("PUT", {"Content-Type": "image/heic"})
+    (call,) = server.requests
+    assert (call.method, call.path) == (
+        "POST",
+        f"/storage/v1/object/upload/sign/{BUCKET}/{STAGED_KEY}",
+    )
+    assert call.headers["X-Upsert"] == "true"  # a retried PUT replaces the first
+    assert call.headers["Authorization"] == f"Bearer {SERVICE_KEY}"
+
+    # The app sends the bytes as the body; sent again, they replace the first ones.
+    for data in (b"first", b"heic bytes"):
+        sent = httpx.put(target.url, content=data, headers=target.headers)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["Key"] == f"{BUCKET}/{STAGED_KEY}"
+    assert server.objects[f"{BUCKET}/{STAGED_KEY}"] == (b"heic bytes", "image/heic")
+    assert "Authorization" not in server.requests[-1].headers
+
+
+def test_the_fake_takes_a_signed_upload_as_storage3_sends_it(server):
+    signed = backend(server.url).bucket.create_signed_upload_url(STAGED_KEY)
+    bucket = backend(server.url).bucket
+    answer = bucket.upload_to_signed_url(
+        STAGED_KEY, signed["token"], b"jpeg bytes", {"content-type": "image/jpeg"}
+    )
+    assert answer.full_path == f"{BUCKET}/{STAGED_KEY}"
+    call = server.requests[-1]
+    assert (call.method, call.path, call.args) == (
+        "PUT",
+        f"/storage/v1/object/upload/sign/{BUCKET}/{STAGED_KEY}",
+        {"token": signed["token"]},
+    )
+    assert call.files == {"file": ("image/jpeg", b"jpeg bytes")}
+    assert call.form == {"cacheControl": "3600"}
+    assert server.objects[f"{BUCKET}/{STAGED_KEY}"] == (b"jpeg bytes", "image/jpeg")
+
+
+@pytest.mark.parametrize(
+    ("token", "path", "code", "message"),
+    [
+        ("forged", STAGED_KEY, "InvalidJWT", "invalid signature"),
+        (None, make_staging_key(), "InvalidSignature", "The url do not match the signature"),
+        ("expired", STAGED_KEY, "InvalidJWT", "jwt expired"),
+    ],
+    ids=["forged", "another path", "expired"],
+)
+def test_signed_upload_urls_are_refused_as_the_server_refuses_them(
+    server, token, path, code, message
+):
+    target = backend(server.url).upload_target(STAGED_KEY, content_type="image/jpeg")
+    real = target.url.split("token=")[1]
+    if token == "expired":
+        kind, name, _ = server.tokens[real]
+        server.tokens[real] = (kind, name, time.time() - 1)
+        token = real
+    url = f"{server.url}/storage/v1/object/upload/sign/{BUCKET}/{path}?token={token or real}"
+    refused = httpx.put(url, content=b"jpeg", headers=target.headers)
+    assert refused.status_code == 400
+    assert refused.json() == {"statusCode": "400", "code": code, "error": code, "message": message}
+    assert server.objects == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b"x" * (README_LIMITS["file_size_limit"] + 1), "image/jpeg", "413", "EntityTooLarge"),
+        (b"<html>", "text/html", "415", "InvalidMimeType"),
+    ],
+    ids=["too large", "wrong type"],
+)
+def test_bucket_limits_refuse_uploads_with_the_real_status_in_the_body(
+    server, data, content_type, status, code
+):
+    server.limits = dict(README_LIMITS)
+    target = backend(server.url).upload_target(STAGED_KEY, content_type=content_type)
+    refused = httpx.put(target.url, content=data, headers=target.headers)
+    assert refused.status_code == 400
+    assert (refused.json()["statusCode"], refused.json()["code"]) == (status, code)
+    assert server.objects == {}

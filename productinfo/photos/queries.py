@@ -1,7 +1,8 @@
 """Reading photos: a product's photos, or a list of products' photos, with their URLs.
 
-URLs come from the storage backend passed in; a private bucket signs a whole
-list in one request.
+Answers carry each photo's stable URL, which costs no request to storage. Only
+the export, read by a spreadsheet that has no token, asks the storage backend
+for URLs that work without one (`signed=True`).
 """
 
 from sqlalchemy import Connection, bindparam, select
@@ -36,11 +37,16 @@ def _shape(row: RowMapping, urls: dict[str, str]) -> dict:
     }
 
 
-def _shaped(rows, storage: Storage) -> list[dict]:
-    """Shape photo rows, their URLs signed in one batch."""
+def _urls(storage: Storage, keys: list[str], signed: bool) -> dict[str, str]:
+    return storage.urls(keys) if signed else storage.stable_urls(keys)
+
+
+def _shaped(rows, storage: Storage, signed: bool = False) -> list[dict]:
+    """Shape photo rows with their stable URLs, or URLs that need no token (`signed`)."""
     if not rows:
         return []
-    urls = storage.urls([key for row in rows for key in (row["key"], row["thumbnail_key"])])
+    keys = [key for row in rows for key in (row["key"], row["thumbnail_key"])]
+    urls = _urls(storage, keys, signed)
     return [_shape(row, urls) for row in rows]
 
 
@@ -50,7 +56,7 @@ def joined_columns() -> list:
 
 
 def from_joined(rows, storage: Storage) -> list[dict]:
-    """Shape the photos of rows selected with `joined_columns`, URLs signed in one batch."""
+    """Shape the photos of rows selected with `joined_columns`, with their stable URLs."""
     return _shaped(
         [
             {k.removeprefix(PREFIX): value for k, value in row.items() if k.startswith(PREFIX)}
@@ -61,13 +67,15 @@ def from_joined(rows, storage: Storage) -> list[dict]:
     )
 
 
-def of_products(conn: Connection, storage: Storage, product_ids: list[int]) -> dict[int, list]:
-    """Return the photos of each product, oldest first, with URLs signed in one batch."""
+def of_products(
+    conn: Connection, storage: Storage, product_ids: list[int], *, signed: bool = False
+) -> dict[int, list]:
+    """Return the photos of each product, oldest first, with stable URLs (or `signed` ones)."""
     if not product_ids:
         return {}
     rows = conn.execute(_OF_PRODUCTS, {"product_ids": product_ids}).mappings().all()
     found: dict[int, list[dict]] = {}
-    for photo in _shaped(rows, storage):
+    for photo in _shaped(rows, storage, signed):
         found.setdefault(photo["product_id"], []).append(photo)
     return found
 
@@ -77,4 +85,4 @@ def get(conn: Connection, storage: Storage, photo_id: int) -> dict:
     row = conn.execute(select(photos).where(photos.c.id == photo_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no photo {photo_id}.", code="photo_not_found")
-    return _shape(row, storage.urls([row["key"], row["thumbnail_key"]]))
+    return _shape(row, storage.stable_urls([row["key"], row["thumbnail_key"]]))

@@ -1,10 +1,11 @@
 """Request and response models of the photo endpoints."""
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from productinfo.fields import DeviceId, Id, LocalId
+from productinfo.fields import MAX_ID, DeviceId, Id, LocalId
 from productinfo.http import choice_of
 from productinfo.ledger import PushAnswer
 
@@ -34,6 +35,47 @@ def _pick(data) -> str:
 PhotoToUpload = choice_of(_pick, plain=PhotoUpload, sync=SyncPhotoUpload)
 
 
+class _Declared(BaseModel):
+    size: int = Field(ge=1, le=MAX_ID, description="Of the photo as it will be sent, in bytes.")
+    content_type: (
+        Literal["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"] | None
+    ) = Field(
+        None,
+        description="The type the app believes it is; the server judges by content. The "
+        "upload's `headers` repeat it (else application/octet-stream).",
+    )
+
+
+class UploadStart(PhotoUpload, _Declared):
+    pass
+
+
+class SyncUploadStart(SyncPhotoUpload, _Declared):
+    pass
+
+
+# As for /photo.upload: a device's push when a `device_id` comes.
+UploadToStart = choice_of(_pick, plain=UploadStart, sync=SyncUploadStart)
+
+
+class UploadTicket(BaseModel):
+    """Where and how to send the photo's bytes, then finish with `upload_id`."""
+
+    upload_id: int
+    upload_url: str = Field(
+        description="Absolute (Supabase Storage), or relative to the API's base URL (the "
+        "local backend). It is the authorisation: send no token with it, and share it with no one."
+    )
+    method: Literal["PUT"]
+    headers: dict[str, str] = Field(description="To send with the bytes, as the request body.")
+    expires_at: dt.datetime = Field(description="Finish before then; after, start again.")
+    max_bytes: int
+
+
+class UploadRef(BaseModel):
+    upload_id: Id
+
+
 class PhotoRef(BaseModel):
     id: Id
 
@@ -43,8 +85,11 @@ class Photo(BaseModel):
 
     id: int
     product_id: int
-    url: str | None = Field(description="Null only if the stored object has gone missing.")
-    thumbnail_url: str | None
+    url: str | None = Field(
+        description="The photo's stable URL: fetch it with the bearer token; it never changes "
+        "and keeps working, so cache the image by this URL. Relative to the API's base URL."
+    )
+    thumbnail_url: str | None = Field(description="The same, for the 320 px WebP thumbnail.")
     width: int
     height: int
     size: int = Field(description="Of the stored image, in bytes.")

@@ -1,5 +1,14 @@
-"""The catalogue as a CSV or JSON download, written a batch of rows at a time, never all held."""
+"""The catalogue as a CSV or JSON download, written a batch of rows at a time, never all held.
 
+Once the first bytes are sent the status cannot change, so a failure must be
+known before, or break the download: `started` reads and signs the first batch
+while an error can still be answered (503 `storage_unavailable`); a failure
+after that is raised through the server, which ends the response without its
+closing chunk, so the client sees an incomplete download, never a short file
+that looks whole.
+"""
+
+import contextlib
 import csv
 import io
 
@@ -24,6 +33,19 @@ COLUMNS = [
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
+
+
+def started(catalogue):
+    """Read the first product now (its whole batch, photo URLs signed), the rest as it goes."""
+    first = next(catalogue, None)
+
+    def rest():
+        with contextlib.closing(catalogue):  # its connection goes back when the download ends
+            if first is not None:
+                yield first
+                yield from catalogue
+
+    return rest()
 
 
 def chunks(catalogue, format: str, *, base_url: str):

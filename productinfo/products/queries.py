@@ -1,7 +1,8 @@
 """Reading products: one by id or barcode, pages of history and search, the whole catalogue.
 
-Every product comes with its category, company, uploader and photos; photo URLs
-come from the storage backend passed in.
+Every product comes with its category, company, uploader and photos, with their
+stable URLs; the whole catalogue's come from the storage backend passed in, for
+a spreadsheet that has no token.
 """
 
 from sqlalchemy import Connection, bindparam, or_, select
@@ -82,9 +83,9 @@ def shape(row: RowMapping) -> dict:
     }
 
 
-def with_photos(conn: Connection, storage: Storage, rows) -> list[dict]:
-    """Shape product rows, each with its photos."""
-    found = photos.of_products(conn, storage, [row["id"] for row in rows])
+def with_photos(conn: Connection, storage: Storage, rows, *, signed: bool = False) -> list[dict]:
+    """Shape product rows, each with its photos (with URLs that need no token if `signed`)."""
+    found = photos.of_products(conn, storage, [row["id"] for row in rows], signed=signed)
     return [{**shape(row), "photos": found.get(row["id"], [])} for row in rows]
 
 
@@ -162,7 +163,7 @@ def _page(conn: Connection, storage: Storage, query, *, cursor, limit: int):
 
 
 def all_live(conn: Connection, storage: Storage, *, batch: int = 1000):
-    """Yield every live product with its photos, oldest first, a batch of rows at a time."""
+    """Yield every live product, oldest first, a batch at a time, its photo URLs signed."""
     after = 0
     while True:
         rows = (
@@ -172,5 +173,5 @@ def all_live(conn: Connection, storage: Storage, *, batch: int = 1000):
         )
         if not rows:
             return
-        yield from with_photos(conn, storage, rows)
+        yield from with_photos(conn, storage, rows, signed=True)
         after = rows[-1]["id"]

@@ -141,14 +141,20 @@ def delete_product(body: ProductRef):
     media=("text/csv",),
 )
 def export_products(query: ExportQuery):
-    """Download the whole catalogue as CSV or JSON, streamed as it is read."""
+    """Download the whole catalogue as CSV or JSON, streamed as it is read.
+
+    Photo URLs need no token: signed for SIGNED_URL_SECONDS with a private bucket. 503
+    `storage_unavailable` when photo storage is down; if it fails later, the download
+    breaks off (incomplete), never ends as if whole.
+    """
     engine, storage = get_engine(), get_storage()
 
     def catalogue():
         with engine.connect() as conn:
             yield from queries.all_live(conn, storage)
 
-    body = export.chunks(catalogue(), query.format, base_url=current_app.config["PUBLIC_BASE_URL"])
+    rows = export.started(catalogue())
+    body = export.chunks(rows, query.format, base_url=current_app.config["PUBLIC_BASE_URL"])
     response = current_app.response_class(
         stream_with_context(body), mimetype=export.MEDIA_TYPES[query.format]
     )

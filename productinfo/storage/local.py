@@ -1,8 +1,10 @@
-"""The local storage backend: files in a folder, served by the app at GET /photos/<key>.
+"""The local storage backend: files in a folder, which the API serves itself.
 
-For development and single-machine deployments. URLs are relative to the API,
-`/photos/ab/cdef....jpg`: the app resolves them against the base URL it already
-calls, and no Host header is ever trusted to build an absolute one.
+For development and single-machine deployments. Its URLs are the stable API
+paths, `/photos/ab/cdef....jpg`, relative to the API: the app resolves them
+against the base URL it already calls, and no Host header is ever trusted to
+build an absolute one. Uploads in two steps come to the API too (`upload_target`
+is None): there is no other server to send them to.
 """
 
 import logging
@@ -10,26 +12,16 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, send_file
-
-from productinfo.ratelimit import limiter
 from productinfo.storage import (
+    STABLE_PREFIX,
     PhotoNotFound,
     Storage,
     StorageUnavailable,
     check_key,
     content_type_of,
-    get_storage,
-    is_valid_key,
 )
 
 log = logging.getLogger(__name__)
-
-URL_PREFIX = "/photos/"
-# Keys never change meaning (same key, same bytes), so clients and proxies may keep them.
-CACHE_SECONDS = 365 * 24 * 3600
-
-bp = Blueprint("photos_local", __name__)
 
 
 class LocalStorage(Storage):
@@ -61,6 +53,17 @@ class LocalStorage(Storage):
             log.error("cannot store %s: %s", key, error)
             raise StorageUnavailable() from error
 
+    def get(self, key: str) -> bytes:
+        """Read the file of a key."""
+        path = self.path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise PhotoNotFound() from None
+        except OSError as error:
+            log.error("cannot read %s: %s", key, error)
+            raise StorageUnavailable() from error
+
     def delete(self, keys: list[str]) -> None:
         """Remove the files of the keys that have one."""
         paths = [self.path(key) for key in keys]
@@ -72,25 +75,9 @@ class LocalStorage(Storage):
             raise StorageUnavailable() from error
 
     def url(self, key: str) -> str:
-        """Return the path the app serves the object at, relative to the API's base URL."""
-        return URL_PREFIX + check_key(key)
+        """Return the path the API serves the object at, relative to its base URL."""
+        return STABLE_PREFIX + check_key(key)
 
-
-# `merge_slashes=False`: `/photos//etc/passwd` is a JSON 404, not a redirect elsewhere.
-# Photos are fetched by the dozen with each list of products: no request limit here.
-@bp.get(URL_PREFIX + "<path:key>", merge_slashes=False)
-@limiter.exempt
-def get_photo(key: str):
-    """Serve a stored object with its content type and a cache lifetime of a year."""
-    storage = get_storage()
-    # Anything but a key `make_key` could have made is not there: no traversal, no listing.
-    if not is_valid_key(key):
-        raise PhotoNotFound()
-    try:
-        response = send_file(
-            storage.path(key), mimetype=content_type_of(key), max_age=CACHE_SECONDS
-        )
-    except FileNotFoundError:
-        raise PhotoNotFound() from None
-    response.cache_control.immutable = True
-    return response
+    def local_file(self, key: str) -> Path:
+        """Return the file of a key, which the API serves itself."""
+        return self.path(key)

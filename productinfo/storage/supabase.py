@@ -8,13 +8,20 @@ text/plain), `upsert` as the string "true", the data as `bytes`, and no `.` or
 `..` path segments (keys never have any).
 
 A public bucket gets public URLs, made without a request. A private bucket gets
-signed URLs that expire after `signed_url_seconds`; `urls` signs a whole list
-in one request.
+signed URLs that expire after `signed_url_seconds`; `urls` signs a list in
+requests of at most 1,000 paths, the most the Storage server signs at once.
+Uploads in two steps go straight to the bucket, through a signed upload URL.
 """
 
 import logging
 
-from productinfo.storage import PhotoNotFound, Storage, StorageUnavailable, check_key
+from productinfo.storage import (
+    PhotoNotFound,
+    Storage,
+    StorageUnavailable,
+    UploadTarget,
+    check_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,12 @@ CACHE_SECONDS = 365 * 24 * 3600
 # Fail a request well within a serverless function's time limit; connecting should be quick.
 TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 3.0
+# The Storage server refuses to sign more paths than this in one request.
+SIGN_BATCH = 1000
+# A client may keep a redirect to a signed URL for half its life, five minutes at most: it must
+# never be sent to a URL that has expired. A public URL lasts as long as the bucket is public.
+REDIRECT_SECONDS_MAX = 300
+PUBLIC_REDIRECT_SECONDS = 24 * 3600
 
 
 class SupabaseStorage(Storage):
@@ -36,6 +49,7 @@ class SupabaseStorage(Storage):
         bucket: str,
         public: bool,
         signed_url_seconds: int,
+        timeout: float = TIMEOUT_SECONDS,
     ):
         import httpx
         from storage3 import SyncStorageClient
@@ -44,7 +58,9 @@ class SupabaseStorage(Storage):
         self.signed_url_seconds = signed_url_seconds
         # Our own HTTP client, to set the timeouts: storage3's `timeout` argument is deprecated.
         # Kept for the life of the process, so a warm instance reuses its connection.
-        http = httpx.Client(timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS))
+        http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))
+        )
         headers = {"apikey": service_role_key}
         # The legacy service_role key is a JWT, which Storage reads from Authorization. A
         # secret key (sb_secret_...) is not a JWT and goes in `apikey` alone: the API gateway
@@ -62,6 +78,13 @@ class SupabaseStorage(Storage):
             "upsert": "true",
         }
         self._call("upload", self.bucket.upload, check_key(key), bytes(data), options)
+
+    def get(self, key: str) -> bytes:
+        """Download an object with the server's key; PhotoNotFound if there is none."""
+        data = self._call("download", self.bucket.download, check_key(key), missing_ok=True)
+        if data is None:
+            raise PhotoNotFound()
+        return data
 
     def delete(self, keys: list[str]) -> None:
         """Delete objects in one request; a 404 means they are gone already, which is the goal."""
@@ -82,14 +105,36 @@ class SupabaseStorage(Storage):
         return signed["signedURL"]
 
     def urls(self, keys: list[str]) -> dict[str, str]:
-        """Return the URLs of many objects; a private bucket signs them all in one request."""
+        """Return the URLs of many objects; a private bucket signs 1,000 per request."""
         keys = list(dict.fromkeys(check_key(key) for key in keys))
-        if self.public or not keys:
+        if self.public:
             return {key: self.bucket.get_public_url(key) for key in keys}
-        items = self._call("sign", self.bucket.create_signed_urls, keys, self.signed_url_seconds)
-        # An object that is gone comes back with an error and no URL: leave it out of the
-        # answer rather than fail a whole list over one lost photo.
-        return {item["path"]: item["signedURL"] for item in items if item["signedURL"]}
+        found = {}
+        for start in range(0, len(keys), SIGN_BATCH):
+            batch = keys[start : start + SIGN_BATCH]
+            items = self._call(
+                "sign", self.bucket.create_signed_urls, batch, self.signed_url_seconds
+            )
+            # An object that is gone comes back with an error and no URL: leave it out of the
+            # answer rather than fail a whole list over one lost photo.
+            found.update((item["path"], item["signedURL"]) for item in items if item["signedURL"])
+        return found
+
+    def redirect(self, key: str) -> tuple[str, int]:
+        """Return the public URL, or a freshly signed one, and how long a client may keep it."""
+        if self.public:
+            return self.url(key), PUBLIC_REDIRECT_SECONDS
+        return self.url(key), min(REDIRECT_SECONDS_MAX, self.signed_url_seconds // 2)
+
+    def upload_target(self, key: str, *, content_type: str) -> UploadTarget:
+        """Sign an upload URL for `key`, which the client PUTs the bytes to (retries replace)."""
+        from storage3.types import CreateSignedUploadUrlOptions
+
+        options = CreateSignedUploadUrlOptions(upsert="true")
+        signed = self._call(
+            "sign upload", self.bucket.create_signed_upload_url, check_key(key), options
+        )
+        return UploadTarget(signed["signed_url"], "PUT", {"Content-Type": content_type})
 
     def _call(self, action: str, method, *args, missing_ok: bool = False):
         """Call the Storage API; any failure becomes StorageUnavailable, a 404 None if allowed."""
