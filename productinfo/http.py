@@ -159,8 +159,8 @@ def read_body(schema) -> dict:
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            data = parse_json(raw)
+        except ValueError:
             raise BadRequest("The request body is not valid JSON.", code="malformed_json") from None
         if not isinstance(data, dict):
             raise ValidationFailed.field("body", "must be a JSON object")
@@ -175,12 +175,21 @@ def read_body(schema) -> dict:
     )
 
 
+def parse_json(text: str | bytes):
+    """Parse JSON; raise ValueError for anything else, including nesting too deep to read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # Thousands of nested brackets are not a body any endpoint accepts.
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _read_form(schema) -> dict:
     data = request.form.to_dict()
     for key in _structured_fields(schema):
         if isinstance(data.get(key), str):
             try:
-                data[key] = json.loads(data[key])
+                data[key] = parse_json(data[key])
             except ValueError:
                 raise ValidationFailed.field(key, "must be a JSON string") from None
     return data

@@ -8,6 +8,7 @@ Opaque tokens carry 256 random bits and are stored only as their SHA-256.
 import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
 import time
 
@@ -17,6 +18,10 @@ ALGORITHM = "HS256"
 ISSUER = "productinfo"
 AUDIENCE = "productinfo-app"
 ACCESS = "access"
+# Ids are 32-bit in the database. A claim is read strictly: ASCII digits only, since
+# str.isdigit() also admits "²" and "١", and int() of 5000 digits raises.
+MAX_ID = 2**31 - 1
+_USER_ID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def new_opaque_token() -> str:
@@ -80,9 +85,12 @@ def _verify_access(token: str, key: str) -> tuple[int, int, int]:
         raise _expired() from None
     except jwt.InvalidTokenError:
         raise invalid_token() from None
-    if claims["typ"] != ACCESS or not isinstance(claims["sid"], int) or not claims["sub"].isdigit():
+    sub, sid = claims["sub"], claims["sid"]
+    user_id = int(sub) if isinstance(sub, str) and _USER_ID.fullmatch(sub) else 0
+    session_id = sid if type(sid) is int else 0  # not isinstance: a bool is an int too
+    if claims["typ"] != ACCESS or not (1 <= user_id <= MAX_ID and 1 <= session_id <= MAX_ID):
         raise invalid_token()
-    return int(claims["sub"]), claims["sid"], int(claims["exp"])
+    return user_id, session_id, int(claims["exp"])
 
 
 def _expired() -> Unauthorized:
