@@ -1,6 +1,5 @@
 """Product information backend: the Flask app factory."""
 
-import logging
 import os
 
 from flask import Flask
@@ -73,24 +72,10 @@ def _prepare_embedded_database(app: Flask) -> None:
 
 
 def _init_logging(app: Flask) -> None:
-    """Log to stderr with each line tagged by its request id."""
-    from productinfo.http import RequestIdFilter
+    """Log to stderr, one escaped line per record, tagged by its request id (see logs.py)."""
+    from productinfo import logs
 
-    logger = logging.getLogger("productinfo")
-    logger.setLevel(app.config["LOG_LEVEL"])
-    # Servers such as waitress configure the root logger too: without this, each line
-    # would be printed twice, once without its request id.
-    logger.propagate = False
-    if not any(isinstance(h.formatter, _RequestFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.addFilter(RequestIdFilter())
-        handler.setFormatter(_RequestFormatter())
-        logger.addHandler(handler)
-
-
-class _RequestFormatter(logging.Formatter):
-    def __init__(self):
-        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    logs.init_app(app)
 
 
 def _init_proxies(app: Flask) -> None:

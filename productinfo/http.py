@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Union
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, request
+from flask import Blueprint, Flask, current_app, g, request
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -216,14 +216,6 @@ def _is_structured(annotation) -> bool:
     if origin in (list, dict, tuple, set):
         return True
     return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict))
-
-
-class RequestIdFilter(logging.Filter):
-    """Tag each log record with the id of the request being served, or "-"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
 
 
 def init_app(app: Flask) -> None:
