@@ -22,8 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         _prepare_embedded_database(app)
     storage.init_app(app)
     mail.init_app(app)
+    http.init_app(app)  # first: a request has its id before the limiter may refuse it
     ratelimit.init_app(app)
-    http.init_app(app)
     _init_proxies(app)
     _init_cors(app)
 

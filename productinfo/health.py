@@ -1,12 +1,13 @@
 """The root and health endpoints, for people and for uptime checks."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from productinfo import __version__
 from productinfo.db import connection
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
+from productinfo.ratelimit import limiter, storage_state
 
 bp = ApiBlueprint("health", __name__)
 
@@ -19,6 +20,10 @@ class About(BaseModel):
 
 class Health(BaseModel):
     database: str
+    rate_limits: str = Field(
+        description="`ok`; `degraded` while the shared counters (Redis) are unreachable and "
+        "each instance counts requests on its own; `off` when limits are disabled."
+    )
 
 
 @bp.read("/", access="public", response=About)
@@ -28,7 +33,12 @@ def index():
 
 
 @bp.read("/health", access="public", response=Health)
+@limiter.exempt
 def health():
-    """Check that the database answers; 503 `database_unavailable` if it does not."""
+    """Check the database (503 `database_unavailable` if it does not answer) and the limits."""
     connection().execute(text("SELECT 1"))
-    return ok(Health(database="ok"))
+    limits = storage_state()
+    message = ""
+    if limits == "degraded":
+        message = "The rate-limit storage is unreachable: each instance counts requests alone."
+    return ok(Health(database="ok", rate_limits=limits), message=message)

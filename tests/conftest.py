@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from productinfo import create_app, db
+from productinfo.logs import LOGGERS
 from productinfo.models import metadata
 from tests.helpers import PUBLIC_BASE_URL, Auth, Mailbox
 
@@ -31,10 +32,12 @@ def migrated(url: str) -> None:
 @pytest.fixture(autouse=True)
 def app_logs_reach_caplog(caplog):
     """Hand the app's log records to pytest: they do not propagate to the root logger."""
-    logger = logging.getLogger("productinfo")
-    logger.addHandler(caplog.handler)
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
     yield
-    logger.removeHandler(caplog.handler)
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture(scope="session")

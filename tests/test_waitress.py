@@ -64,7 +64,7 @@ def call(url, data=None, headers=None):
 def test_served_over_http(base_url, auth):
     token = {"Authorization": f"Bearer {auth.signup()['access_token']}"}
     status, headers, body = call(f"{base_url}/health")
-    assert (status, body["data"]) == (200, {"database": "ok"})
+    assert (status, body["data"]) == (200, {"database": "ok", "rate_limits": "ok"})
     assert headers["X-Content-Type-Options"] == "nosniff"
 
     payload = json.dumps({"companies": [{"id": 5, "name": "Ifri"}]}).encode()
