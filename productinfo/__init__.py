@@ -79,7 +79,10 @@ def _init_logging(app: Flask) -> None:
 
 
 def _init_proxies(app: Flask) -> None:
-    """Trust the client address and scheme set by this many proxies in front (Vercel: one)."""
+    """Trust the client address and scheme set by this many proxies in front (Vercel: one).
+
+    Under waitress, its own `--trusted-proxy` options do this instead (see the README).
+    """
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

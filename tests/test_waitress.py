@@ -1,64 +1,20 @@
 """The app served by waitress over real HTTP, as in production."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
+
+from productinfo.auth import sessions
+from tests.helpers import PASSWORD
+from tests.served import call, post_json, readme_waitress_options, serve, stop
 
 
 @pytest.fixture
 def base_url(app, tmp_path):
     """The app served by waitress in a process of its own, on the test database."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        "PATH": os.environ["PATH"],
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "INSTANCE_PATH": str(tmp_path / "served"),
-        "BCRYPT_ROUNDS": "4",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "waitress",
-        f"--listen=127.0.0.1:{port}",
-        "--call",
-        "productinfo:create_app",
-    ]
-    log = tmp_path / "waitress.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=output)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/", timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"waitress did not start: {log.read_text()}")
-            time.sleep(0.1)
+    server, url = serve(app, tmp_path / "waitress.log")
     yield url
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def call(url, data=None, headers=None):
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, json.load(error)
+    stop(server)
 
 
 def test_served_over_http(base_url, auth):
@@ -82,3 +38,44 @@ def test_errors_over_http(base_url, auth):
     )
     assert (status, body["code"]) == (400, "malformed_json")
     assert body["request_id"] == headers["X-Request-ID"]
+
+
+@pytest.fixture
+def behind_proxy(app, tmp_path):
+    """The app served by the README's waitress command, behind a proxy at 127.0.0.1."""
+    # Flask-Limiter's per-address limit set high: the database's sign-in limits are tested.
+    log, options = tmp_path / "proxied.log", readme_waitress_options()
+    server, url = serve(app, log, options=options, AUTH_RATE_LIMIT="600/minute")
+    yield url
+    stop(server)
+
+
+def sign_in(url, email, password, *, client: str, peer: str = "127.0.0.1"):
+    """Sign in as `client`, through the proxy (peer 127.0.0.1) unless another peer is named."""
+    body = {"email": email, "password": password}
+    return post_json(url, "/users.login", body, headers={"X-Forwarded-For": client}, source=peer)
+
+
+def test_behind_a_proxy_limits_count_each_client_apart(behind_proxy, auth):
+    auth.signup(email="ana@example.com")
+    per_address = sessions.LOGIN_PER_ADDRESS.count
+    for n in range(per_address):  # one client guesses, spread over many accounts
+        status, _ = sign_in(behind_proxy, f"who{n}@example.com", "wrong-1", client="203.0.113.7")
+        assert status == 401
+    status, body = sign_in(behind_proxy, "x@example.com", "wrong-1", client="203.0.113.7")
+    assert (status, body["code"]) == (429, "too_many_requests")
+    # Anyone else still signs in.
+    status, _ = sign_in(behind_proxy, "ana@example.com", PASSWORD, client="198.51.100.20")
+    assert status == 200
+
+
+def test_a_client_that_bypasses_the_proxy_cannot_choose_its_address(behind_proxy, auth):
+    auth.signup(email="ana@example.com")
+    for _ in range(sessions.LOGIN_PER_ACCOUNT_AND_ADDRESS.count):
+        # Straight to waitress from another address, claiming to be the owner's.
+        status, _ = sign_in(
+            behind_proxy, "ana@example.com", "wrong-1", client="198.51.100.20", peer="127.0.0.2"
+        )
+        assert status == 401
+    status, _ = sign_in(behind_proxy, "ana@example.com", PASSWORD, client="198.51.100.20")
+    assert status == 200
