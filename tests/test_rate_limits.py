@@ -198,3 +198,13 @@ def test_a_redis_down_from_the_start(make_app):
     client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url).test_client()
     assert assert_ok(client.get("/health"))["rate_limits"] == "degraded"
     assert_error(client.post("/users.login", json={"email": "x@example.com", "password": "x"}), 401)
+
+
+def test_a_successful_sign_in_does_not_count_against_the_address(monkeypatch, client, auth):
+    three = dataclasses.replace(sessions.LOGIN_PER_ADDRESS, count=3)
+    monkeypatch.setattr(sessions, "LOGIN_PER_ADDRESS", three)
+    auth.signup(email="ana@example.com")
+    fail(client, "someone@example.com", 2, "10.1.1.1")
+    assert_ok(login(client, "ana@example.com", PASSWORD, "10.1.1.1"))
+    fail(client, "someone@example.com", 1, "10.1.1.1")  # the third failure, still a 401
+    assert_error(login(client, "ana@example.com", PASSWORD, "10.1.1.1"), 429, "too_many_requests")

@@ -53,9 +53,7 @@ def new_token(conn: Connection, user_id: int, purpose: str, email: str, *, now) 
 
 def check_mail_allowance(conn: Connection, *, account: str, address: str, now) -> None:
     """Count one more email for an account and an address; 429 past their limits."""
-    counters = ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address))
-    throttle.check(conn, counters, now=now)
-    throttle.record(conn, counters, now=now)
+    throttle.take(conn, ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)), now=now)
 
 
 def _link_invalid(message: str) -> ValidationFailed:

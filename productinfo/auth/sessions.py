@@ -49,15 +49,14 @@ def login(conn: Connection, settings: Settings, *, email: str, password: str, ad
     """Check the credentials and start a session; return (user, tokens)."""
     now = utcnow()
     counters = _login_keys(email, address)
-    throttle.check(conn, counters, now=now)
+    attempt = _count_attempt(conn, counters, now=now)
     user = find_by_email(conn, email)
     hashed = user["password_hash"] if user else None
     if not passwords.verify(password, hashed, rounds=settings.bcrypt_rounds):
-        throttle.record(conn, counters, now=now)
-        persist_now(conn)  # the failure must count although the request fails
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if user["disabled_at"] is not None:
         raise account_disabled()
+    throttle.forget(conn, attempt)  # a right password is no guess
     throttle.clear(conn, *counters[0])
     activity.record(conn, user["id"], "login")
     return user, start_session(conn, settings, user["id"], now=now)
@@ -71,13 +70,21 @@ def confirm_password(conn: Connection, settings: Settings, user, password, *, ad
             "is needed to change the email or password",
             code="current_password_required",
         )
-    now = utcnow()
-    counters = _login_keys(user["email"], address)
-    throttle.check(conn, counters, now=now)
+    attempt = _count_attempt(conn, _login_keys(user["email"], address), now=utcnow())
     if not passwords.verify(password, user["password_hash"], rounds=settings.bcrypt_rounds):
-        throttle.record(conn, counters, now=now)
-        persist_now(conn)  # a wrong guess counts, as at sign-in
         raise ValidationFailed.field("current_password", "is wrong", code="wrong_password")
+    throttle.forget(conn, attempt)
+
+
+def _count_attempt(conn: Connection, counters, *, now) -> list[int]:
+    """Count a password attempt under the sign-in limits before its password is checked.
+
+    Counted first and committed at once, so that guesses sent together cannot all reach
+    the password check: past a limit, none does. A right password forgets its attempt.
+    """
+    attempt = throttle.take(conn, counters, now=now)
+    persist_now(conn)  # the attempt counts whatever becomes of the request
+    return attempt
 
 
 def _login_keys(email: str, address: str):

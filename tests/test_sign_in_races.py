@@ -1,0 +1,68 @@
+"""Requests that race: guesses sent at the same moment, from threads and from several servers."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from productinfo.auth import sessions
+from tests.helpers import Auth
+from tests.served import post_json, serve, stop
+
+LIMIT = sessions.LOGIN_PER_ACCOUNT_AND_ADDRESS.count  # 10 per account and address
+GUESSES = LIMIT + 4
+# A bcrypt cost at which a check takes tens of milliseconds, as in production: time enough
+# for guesses sent together to overlap while they are checked.
+ROUNDS = 10
+
+
+def all_at_once(count: int, send) -> list[int]:
+    """Call `send(n)` from `count` threads released at the same moment; return the statuses."""
+    start = threading.Barrier(count)
+
+    def one(n):
+        start.wait()
+        return send(n)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def counted_guesses(fetch) -> int:
+    rows = fetch("SELECT count(*) AS n FROM throttle_events WHERE bucket = 'login:account+address'")
+    return rows[0]["n"]
+
+
+def test_simultaneous_guesses_in_threads_stop_at_the_limit(make_app, fetch):
+    app = make_app(BCRYPT_ROUNDS=ROUNDS)
+    Auth(app).signup(email="ana@example.com")
+    body = {"email": "ana@example.com", "password": "wrong-guess-1"}
+
+    def guess(_):
+        client = app.test_client()
+        return client.post("/users.login", json=body, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+    statuses = [response.status_code for response in all_at_once(GUESSES, guess)]
+    # Each 401 is a password bcrypt checked; each 429 was refused before it.
+    assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
+    assert counted_guesses(fetch) == LIMIT
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_simultaneous_guesses_across_server_processes_stop_at_the_limit(make_app, tmp_path, fetch):
+    """Three waitress processes, one database: serverless instances, as far as limits go."""
+    app = make_app(BCRYPT_ROUNDS=ROUNDS)  # the password's hash has this cost
+    Auth(app).signup(email="ana@example.com")
+    logs = [tmp_path / f"server{n}.log" for n in range(3)]
+    servers = [serve(app, log, AUTH_RATE_LIMIT="600/minute") for log in logs]
+    body = {"email": "ana@example.com", "password": "wrong-guess-1"}
+    try:
+        urls = [url for _, url in servers]
+        statuses = all_at_once(
+            GUESSES, lambda n: post_json(urls[n % len(urls)], "/users.login", body)[0]
+        )
+    finally:
+        for server, _ in servers:
+            stop(server)
+    assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
+    assert counted_guesses(fetch) == LIMIT
