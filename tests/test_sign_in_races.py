@@ -66,3 +66,29 @@ def test_simultaneous_guesses_across_server_processes_stop_at_the_limit(make_app
             stop(server)
     assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
     assert counted_guesses(fetch) == LIMIT
+
+
+def test_a_refresh_token_sent_many_times_at_once_keeps_one_chain(make_app, tmp_path):
+    """Retries of one refresh token, at the same moment, to two server processes."""
+    app = make_app()
+    user = Auth(app).signup()
+    servers = [serve(app, tmp_path / f"server{n}.log", options=["--threads=8"]) for n in range(2)]
+    urls = [url for _, url in servers]
+    body = {"refresh_token": user["refresh_token"]}
+    try:
+        answers = all_at_once(8, lambda n: post_json(urls[n % 2], "/users.refresh", body))
+        assert [status for status, _ in answers] == [200] * 8
+        successors = {answer["data"]["refresh_token"] for _, answer in answers}
+        assert len(successors) == 1  # one chain, whichever answer the app kept
+        [successor] = successors
+        status, answer = post_json(urls[0], "/users.refresh", {"refresh_token": successor})
+        assert status == 200
+        following = answer["data"]["refresh_token"]
+        # The chain moved on: the first token sent again now ends the session.
+        status, answer = post_json(urls[1], "/users.refresh", body)
+        assert (status, answer["code"]) == (401, "session_revoked")
+        status, answer = post_json(urls[0], "/users.refresh", {"refresh_token": following})
+        assert (status, answer["code"]) == (401, "session_revoked")
+    finally:
+        for server, _ in servers:
+            stop(server)

@@ -5,9 +5,11 @@ is accepted only while that session is live, so logging out takes effect at once
 Opaque tokens carry 256 random bits and are stored only as their SHA-256.
 """
 
+import base64
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -27,6 +29,13 @@ _USER_ID = re.compile(r"[1-9][0-9]{0,9}")
 def new_opaque_token() -> str:
     """Return a new random token for a client to hold."""
     return secrets.token_urlsafe(32)
+
+
+def successor(token: str, *, key: str) -> str:
+    """Return the refresh token that follows `token`: the same each time, unknowable without
+    the key, so that a retry can be answered with the successor already issued."""
+    mac = hmac.new(key.encode(), b"refresh-successor\0" + token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def digest(token: str) -> str:
