@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import RowMapping
 
+from productinfo.auth.addresses import domain_of, normalize_domain
 from productinfo.auth.models import users
+from productinfo.config import ConfigError
 from productinfo.errors import Forbidden, NotFound, ValidationFailed
 from productinfo.security import passwords
 
@@ -32,9 +34,22 @@ class Settings:
             access_lifetime=dt.timedelta(minutes=config["ACCESS_TOKEN_MINUTES"]),
             refresh_lifetime=dt.timedelta(days=config["REFRESH_TOKEN_DAYS"]),
             signup_mode=config["SIGNUP_MODE"],
-            allowed_domains=tuple(config["SIGNUP_ALLOWED_DOMAINS"]),
+            allowed_domains=_allowed_domains(config["SIGNUP_ALLOWED_DOMAINS"]),
             base_url=config["PUBLIC_BASE_URL"],
         )
+
+
+def _allowed_domains(domains) -> tuple[str, ...]:
+    """Write the allowed domains as addresses are written (`xn--` names decoded)."""
+    try:
+        return tuple(normalize_domain(domain) for domain in domains)
+    except ValueError as error:
+        raise ConfigError(f"SIGNUP_ALLOWED_DOMAINS has a domain that is not one: {error}") from None
+
+
+def in_allowed_domain(email: str, settings: Settings) -> bool:
+    """Tell whether a normalised address may hold an account in the sign-up mode `domain`."""
+    return domain_of(email) in settings.allowed_domains
 
 
 def public_user(row: RowMapping) -> dict:

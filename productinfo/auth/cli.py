@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from productinfo.auth import admin
 from productinfo.auth.accounts import find_by_email
-from productinfo.auth.schemas import normalize_email
+from productinfo.auth.addresses import normalize_email
 from productinfo.db import get_engine
 from productinfo.errors import ValidationFailed
 
@@ -23,7 +23,7 @@ def create_admin_command(email: str, password: str | None):
     """Create an admin account for EMAIL, or make the existing account an admin."""
     try:
         email = normalize_email(email)
-    except ValueError as error:  # pydantic's ValidationError is one too
+    except ValueError as error:
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     with get_engine().connect() as conn:
         existing = find_by_email(conn, email)

@@ -10,6 +10,7 @@ from productinfo.auth.accounts import (
     find_by_email,
     get_user,
     hash_password,
+    in_allowed_domain,
 )
 from productinfo.auth.models import users
 from productinfo.db import insert_ignoring_conflicts, utcnow
@@ -19,8 +20,7 @@ from productinfo.mail import Email
 
 def signup(conn: Connection, settings: Settings, *, email: str, password: str, name: str | None):
     """Create a staff account and its first session; return (user, tokens, verification email)."""
-    domain = email.rsplit("@", 1)[1]
-    if settings.signup_mode == "domain" and domain not in settings.allowed_domains:
+    if settings.signup_mode == "domain" and not in_allowed_domain(email, settings):
         allowed = ", ".join(settings.allowed_domains)
         raise Forbidden(
             f"Sign-up is open to addresses at {allowed} only.", code="signup_domain_not_allowed"
