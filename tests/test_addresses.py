@@ -87,6 +87,6 @@ def test_allowed_domains_are_read_in_the_same_form(make_app):
 
 def test_create_admin_reads_the_same_address(app, client, auth):
     auth.signup(email=NFC)
-    result = app.test_cli_runner().invoke(args=["create-admin", NFD])
+    result = app.test_cli_runner().invoke(args=["create-admin", NFD, "--password", PASSWORD])
     assert result.exit_code == 0, result.output
     assert assert_ok(login(client, NFC))["role"] == "admin"

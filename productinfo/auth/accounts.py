@@ -79,6 +79,21 @@ def find_by_email(conn: Connection, email: str) -> RowMapping | None:
     return conn.execute(select(users).where(users.c.email == email)).mappings().first()
 
 
+def acting(settings: Settings) -> list:
+    """Return the conditions on `users` of an account able to act: approved, enabled and,
+    when sign-up is by domain, with its address verified."""
+    conditions = [users.c.approved_at.is_not(None), users.c.disabled_at.is_(None)]
+    if settings.signup_mode == "domain":
+        conditions.append(users.c.email_verified_at.is_not(None))
+    return conditions
+
+
+def can_act(user: RowMapping, settings: Settings) -> bool:
+    """Tell whether an account is able to act (see `acting`)."""
+    verified = user["email_verified_at"] is not None or settings.signup_mode != "domain"
+    return user["approved_at"] is not None and user["disabled_at"] is None and verified
+
+
 def account_disabled() -> Forbidden:
     """Build the error for a caller whose account an admin disabled."""
     return Forbidden("This account is disabled. Ask an admin.", code="account_disabled")

@@ -224,27 +224,27 @@ def list_users(query: UserListQuery):
     return ok([User(**public_user(row)) for row in rows], next_cursor=next_cursor)
 
 
-def _admin_change(change, **kwargs):
-    user = change(connection(), admin_id=current_user().id, **kwargs)
+def _admin_change(change, *args, **kwargs):
+    user = change(connection(), *args, admin_id=current_user().id, **kwargs)
     return ok(User(**public_user(user)))
 
 
 @bp.write("/users.setRole", access="admin", body=SetRole, response=User)
 def set_role(body: SetRole):
     """Make a user staff or admin, effective on their next request; 409 `last_admin`."""
-    return _admin_change(admin.set_role, user_id=body.user_id, role=body.role)
+    return _admin_change(admin.set_role, settings(), user_id=body.user_id, role=body.role)
 
 
 @bp.write("/users.disable", access="admin", body=UserRef, response=User)
 def disable_user(body: UserRef):
     """Disable an account and end its sessions; 409 `cannot_disable_self`."""
-    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=True)
+    return _admin_change(admin.set_disabled, settings(), user_id=body.user_id, disabled=True)
 
 
 @bp.write("/users.enable", access="admin", body=UserRef, response=User)
 def enable_user(body: UserRef):
     """Enable a disabled account again."""
-    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=False)
+    return _admin_change(admin.set_disabled, settings(), user_id=body.user_id, disabled=False)
 
 
 @bp.write("/users.approve", access="admin", body=UserRef, response=User)

@@ -222,8 +222,8 @@ def revoke(
     session_id: int | None = None,
     user_id: int | None = None,
     keep: int | None = None,
-) -> None:
-    """End one session, or every session of a user but the one to `keep`."""
+) -> int:
+    """End one session, or every session of a user but the one to `keep`; return how many."""
     if session_id is None and user_id is None:
         raise ValueError("name the session or the user whose sessions end")
     condition = sessions.c.revoked_at.is_(None)
@@ -233,7 +233,7 @@ def revoke(
         condition &= sessions.c.user_id == user_id
     if keep is not None:
         condition &= sessions.c.id != keep
-    conn.execute(update(sessions).where(condition).values(revoked_at=now))
+    return conn.execute(update(sessions).where(condition).values(revoked_at=now)).rowcount
 
 
 def logout(conn: Connection, *, user_id: int, session_id: int) -> None:
