@@ -57,6 +57,7 @@ def public_user(row: RowMapping) -> dict:
     return {
         "id": row["id"],
         "email": row["email"],
+        "pending_email": row["pending_email"],
         "name": row["name"],
         "role": row["role"],
         "email_verified": row["email_verified_at"] is not None,

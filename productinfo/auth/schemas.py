@@ -47,7 +47,9 @@ class UpdateProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    email: Email | None = Field(None, description="Needs `current_password`; is verified again.")
+    email: Email | None = Field(
+        None, description="Needs `current_password`; replaces the address once verified."
+    )
     password: Password | None = Field(None, description="Needs `current_password`.")
     current_password: Password | None = None
 
@@ -88,6 +90,9 @@ class User(BaseModel):
 
     id: int
     email: str
+    pending_email: str | None = Field(
+        description="The address the account asked to change to, until it is verified."
+    )
     name: str | None
     role: Role
     email_verified: bool
