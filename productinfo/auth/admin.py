@@ -128,7 +128,8 @@ def create_admin(
         )
         ended = sessions.revoke(conn, user_id=user["id"], now=now)
         done += [
-            "its address was not verified, so whoever signed up may not own it: password set",
+            "its address was not verified, so whoever signed up with it may not own it",
+            "password set",
             f"{ended} session{'' if ended == 1 else 's'} ended",
             "address marked verified",
         ]
@@ -142,7 +143,7 @@ def create_admin(
     conn.execute(update(users).where(users.c.id == user["id"]).values(**values))
     if user["role"] != "admin":
         activity.record(conn, user["id"], "role_changed", role="admin", via="cli")
-    return get_user(conn, user["id"]), ["made admin", *done]
+    return get_user(conn, user["id"]), [*done, "made admin"]
 
 
 def _create_verified_admin(conn: Connection, settings: Settings, *, email, password, now):
