@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from productinfo.auth.addresses import normalize_email
+from productinfo.config import ConfigError
 from tests.helpers import PASSWORD, assert_error, assert_ok
 
 NFD = "rene\u0301@example.com"  # e and a combining acute accent
@@ -90,3 +91,8 @@ def test_create_admin_reads_the_same_address(app, client, auth):
     result = app.test_cli_runner().invoke(args=["create-admin", NFD, "--password", PASSWORD])
     assert result.exit_code == 0, result.output
     assert assert_ok(login(client, NFC))["role"] == "admin"
+
+
+def test_an_allowed_domain_that_is_not_one_stops_the_start(make_app):
+    with pytest.raises(ConfigError, match="SIGNUP_ALLOWED_DOMAINS"):
+        make_app(SIGNUP_MODE="domain", SIGNUP_ALLOWED_DOMAINS=["not a domain"])
