@@ -1,6 +1,5 @@
 """Product information backend: the Flask app factory."""
 
-import logging
 import os
 
 from flask import Flask
@@ -23,8 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         _prepare_embedded_database(app)
     storage.init_app(app)
     mail.init_app(app)
+    http.init_app(app)  # first: a request has its id before the limiter may refuse it
     ratelimit.init_app(app)
-    http.init_app(app)
     _init_proxies(app)
     _init_cors(app)
 
@@ -75,28 +74,17 @@ def _prepare_embedded_database(app: Flask) -> None:
 
 
 def _init_logging(app: Flask) -> None:
-    """Log to stderr with each line tagged by its request id."""
-    from productinfo.http import RequestIdFilter
+    """Log to stderr, one escaped line per record, tagged by its request id (see logs.py)."""
+    from productinfo import logs
 
-    logger = logging.getLogger("productinfo")
-    logger.setLevel(app.config["LOG_LEVEL"])
-    # Servers such as waitress configure the root logger too: without this, each line
-    # would be printed twice, once without its request id.
-    logger.propagate = False
-    if not any(isinstance(h.formatter, _RequestFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.addFilter(RequestIdFilter())
-        handler.setFormatter(_RequestFormatter())
-        logger.addHandler(handler)
-
-
-class _RequestFormatter(logging.Formatter):
-    def __init__(self):
-        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    logs.init_app(app)
 
 
 def _init_proxies(app: Flask) -> None:
-    """Trust the client address and scheme set by this many proxies in front (Vercel: one)."""
+    """Trust the client address and scheme set by this many proxies in front (Vercel: one).
+
+    Under waitress, its own `--trusted-proxy` options do this instead (see the README).
+    """
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

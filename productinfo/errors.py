@@ -14,7 +14,8 @@
 
 Services raise these; they never build HTTP responses. Flask's own HTTP errors
 (unknown path, wrong method, body too large) and unexpected exceptions are
-mapped to the same envelope here.
+mapped to the same envelope here. A database error is logged by its class and
+primary message only (`logs.describe`): never its SQL parameters or DETAIL.
 """
 
 import logging
@@ -26,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from productinfo.envelope import error_response
+from productinfo.logs import describe
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +190,9 @@ def register_error_handlers(app: Flask) -> None:
         # SQLite file: the request may succeed if retried, so this is a 503, not a 500.
         if not _retry_may_help(error):
             return handle_unexpected(error)
-        log.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        log.error(
+            "database unavailable on %s %s: %s", request.method, request.path, describe(error)
+        )
         return error_response(
             503, "database_unavailable", "The database is unavailable. Retry shortly."
         )
@@ -196,7 +200,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DataError)
     def handle_data_error(error: DataError):
         # A value the database cannot hold (a number out of range...): the client's fault.
-        log.warning("data error on %s %s: %s", request.method, request.path, error.orig)
+        log.warning("data error on %s %s: %s", request.method, request.path, describe(error))
         return error_response(
             422, "validation_failed", "A value is out of the range this API stores."
         )
@@ -204,7 +208,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(error: IntegrityError):
         # Checks come before writes, so this is a concurrent request that won the race.
-        log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+        log.warning("integrity error on %s %s: %s", request.method, request.path, describe(error))
         return error_response(
             409, "conflict", "This conflicts with a change saved at the same moment. Retry."
         )

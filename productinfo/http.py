@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Union
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, request
+from flask import Blueprint, Flask, current_app, g, request
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -159,8 +159,8 @@ def read_body(schema) -> dict:
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            data = parse_json(raw)
+        except ValueError:
             raise BadRequest("The request body is not valid JSON.", code="malformed_json") from None
         if not isinstance(data, dict):
             raise ValidationFailed.field("body", "must be a JSON object")
@@ -175,12 +175,21 @@ def read_body(schema) -> dict:
     )
 
 
+def parse_json(text: str | bytes):
+    """Parse JSON; raise ValueError for anything else, including nesting too deep to read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # Thousands of nested brackets are not a body any endpoint accepts.
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _read_form(schema) -> dict:
     data = request.form.to_dict()
     for key in _structured_fields(schema):
         if isinstance(data.get(key), str):
             try:
-                data[key] = json.loads(data[key])
+                data[key] = parse_json(data[key])
             except ValueError:
                 raise ValidationFailed.field(key, "must be a JSON string") from None
     return data
@@ -207,14 +216,6 @@ def _is_structured(annotation) -> bool:
     if origin in (list, dict, tuple, set):
         return True
     return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict))
-
-
-class RequestIdFilter(logging.Filter):
-    """Tag each log record with the id of the request being served, or "-"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from productinfo import create_app, schema
+from productinfo.logs import LOGGERS
 from productinfo.models import metadata
 from tests.fake_supabase import FakeStorageServer
 from tests.helpers import PUBLIC_BASE_URL, Auth, Mailbox
@@ -32,14 +33,17 @@ def migrated(url: str) -> None:
 @pytest.fixture(autouse=True)
 def app_logs_reach_caplog(caplog):
     """Hand the app's log records to pytest: they do not propagate to the root logger."""
-    logger = logging.getLogger("productinfo")
-    logger.addHandler(caplog.handler)
-    # Until an app is created the logger also propagates to the root, where caplog would
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    # Until an app is created the loggers also propagate to the root, where caplog would
     # see each record a second time.
-    propagate, logger.propagate = logger.propagate, False
+    propagation = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+        logger.propagate = False
     yield
-    logger.propagate = propagate
-    logger.removeHandler(caplog.handler)
+    for logger, propagate in zip(loggers, propagation, strict=True):
+        logger.propagate = propagate
+        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture(scope="session")

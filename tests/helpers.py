@@ -83,6 +83,9 @@ class Auth:
                 administration.create_admin(
                     conn, self.app.extensions["accounts"], email=user["email"], password=PASSWORD
                 )
+            # The address was not verified: create_admin took the account back, ending its
+            # sessions. Sign in again, as the operator would.
+            user = self.login(user["email"], signup.get("password", PASSWORD))
         client = self.app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {user['access_token']}"
         client.user = user

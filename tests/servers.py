@@ -2,7 +2,11 @@
 
 import contextlib
 import glob
+import http.client
+import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -10,11 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = Path(ROOT) / "README.md"
 
 
 def chromium() -> str:
@@ -75,6 +82,49 @@ def waitress(env: dict, log_path, *, threads: int = 4, args=()):
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def app_env(app, folder, **env) -> dict:
+    """Return the environment that serves an app's database and secret key."""
+    return {
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "INSTANCE_PATH": str(folder / f"served-{free_port()}"),
+        "BCRYPT_ROUNDS": "4",
+        **env,
+    }
+
+
+def readme_waitress_options() -> list[str]:
+    """Return the options of the README's waitress command, but the address and the app."""
+    text = README.read_text()
+    [command] = re.findall(r"^\.venv/bin/waitress-serve .*?(?<!\\)$", text, re.M | re.S)
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[-2:] == ["--call", "productinfo:create_app"], words
+    return [word for word in words[1:-2] if not word.startswith("--listen")]
+
+
+def call(url, data=None, headers=None):
+    """Send a request; return (status, headers, JSON body)."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.load(error)
+
+
+def post_json(url: str, path: str, body: dict, *, headers=None, source: str = "127.0.0.1"):
+    """POST a JSON body from a chosen local address; return (status, JSON body)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    try:
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        connection.request("POST", path, json.dumps(body), headers)
+        response = connection.getresponse()
+        return response.status, json.load(response)
+    finally:
+        connection.close()
 
 
 def _postgres_bin() -> str | None:

@@ -61,7 +61,11 @@ def test_two_admins_disabling_each_other_at_once_leave_one(app, admin, auth, fet
     with app.extensions["db"].engine.connect() as conn:
         # The admin's request, caught before its commit...
         administration.set_disabled(
-            conn, admin_id=admin.user["id"], user_id=other.user["id"], disabled=True
+            conn,
+            app.extensions["accounts"],
+            admin_id=admin.user["id"],
+            user_id=other.user["id"],
+            disabled=True,
         )
         # ...while the other admin's request disables the first one.
         body = {"user_id": admin.user["id"]}
@@ -168,3 +172,18 @@ def test_rename_category(admin):
     )
     same = admin.post("/categories.update", json={"id": dairy["id"], "name": "dairy PRODUCTS"})
     assert assert_ok(same)["name"] == "dairy PRODUCTS"
+
+
+def test_an_admin_who_cannot_act_is_not_the_last_admin(make_app):
+    app = make_app(SIGNUP_MODE="approval")
+    auth = Auth(app)
+    boss = auth.client("admin", email="boss@example.com")
+    newcomer = auth.client(email="new@example.com")  # waiting for approval
+    promote = {"user_id": newcomer.user["id"], "role": "admin"}
+    assert_ok(boss.post("/users.setRole", json=promote))
+    step_down = {"user_id": boss.user["id"], "role": "staff"}
+    assert_error(boss.post("/users.setRole", json=step_down), 409, "last_admin")
+    assert_error(newcomer.get("/users.list"), 403, "approval_pending")
+    assert_ok(boss.post("/users.approve", json={"user_id": newcomer.user["id"]}))
+    assert_ok(boss.post("/users.setRole", json=step_down))
+    assert_ok(newcomer.get("/users.list"))

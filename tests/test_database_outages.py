@@ -67,7 +67,7 @@ def test_an_unmigrated_database_is_503_until_upgraded(make_app, fresh_postgres):
 
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert assert_ok(client.get("/health")) == {"database": "ok"}
+    assert assert_ok(client.get("/health")) == {"database": "ok", "rate_limits": "off"}
     assert_ok(signup(client))
 
 

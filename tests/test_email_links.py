@@ -132,6 +132,8 @@ def test_links_in_a_mailbox_the_account_gave_up_stop_working(client, auth, mailb
     change = {"email": "ana.b@example.com", "current_password": PASSWORD}
     headers = {"Authorization": f"Bearer {user['access_token']}"}
     assert_ok(client.post("/users.update", json=change, headers=headers))
+    [new] = mailbox.links("ana.b@example.com")
+    assert_ok(client.post("/users.signup.verify", json={"token": token_of(new)}))
 
     stale = {"token": token_of(reset), "password": NEW_PASSWORD}
     assert_error(client.post("/users.resetpass", json=stale), 422, "link_invalid")

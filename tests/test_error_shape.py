@@ -1,10 +1,14 @@
 """The error contract: every failure, ours or Flask's, answers in the same envelope."""
 
+import base64
 import logging
 
 import pytest
 
 from tests.helpers import Auth, assert_error, assert_ok
+
+# JSON nested far deeper than any parser's recursion allows.
+DEEP = "[" * 100_000 + "]" * 100_000
 
 
 @pytest.mark.parametrize(
@@ -36,6 +40,8 @@ def test_method_not_allowed_names_the_allowed_methods(client):
         ({"data": "[1, 2]", "content_type": "application/json"}, 422, "validation_failed"),
         ({"data": "<xml/>", "content_type": "application/xml"}, 415, "unsupported_media_type"),
         ({"data": "companies", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+        ({"data": DEEP, "content_type": "application/json"}, 400, "malformed_json"),
+        ({"data": {"companies": DEEP}}, 422, "validation_failed"),
     ],
 )
 def test_unreadable_bodies(staff, kwargs, status, code):
@@ -161,3 +167,10 @@ def test_out_of_range_sync_cursor_is_422(staff):
     }
     cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
     assert_error(staff.get(f"/sync.pull?cursor={cursor}"), 422, "invalid_cursor")
+
+
+def test_json_nested_too_deep_is_a_client_error(client, staff):
+    login = client.post("/users.login", data=DEEP, content_type="application/json")
+    assert_error(login, 400, "malformed_json")
+    cursor = base64.urlsafe_b64encode(DEEP.encode()).decode().rstrip("=")
+    assert_error(staff.get(f"/users.history?cursor={cursor}"), 422, "validation_failed")

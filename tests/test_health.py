@@ -15,7 +15,7 @@ def test_index_names_service_and_version(client):
 
 
 def test_health_checks_the_database(client):
-    assert assert_ok(client.get("/health")) == {"database": "ok"}
+    assert assert_ok(client.get("/health")) == {"database": "ok", "rate_limits": "off"}
 
 
 def test_database_down_is_503_in_the_envelope(make_app):

@@ -1,11 +1,14 @@
 """The migrations are the one source of the schema: they must match the table definitions."""
 
 import sqlite3
+import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from productinfo import create_app, schema
 from productinfo.demo import CATEGORIES, COMPANIES
@@ -65,3 +68,64 @@ def test_db_upgrade_command_migrates_a_new_database(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(client.get("/categories.get").get_json()["data"]) == len(CATEGORIES)
     app.extensions["db"].dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request, tmp_path):
+    """The URL of a database with no schema at all, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/steps.sqlite3"
+        return
+    base = request.getfixturevalue("postgres_url")  # skips, or fails under CI, without Postgres
+    schema = f"steps_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    options = {"options": f"-csearch_path={schema},public"}
+    yield make_url(base).update_query_dict(options).render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+ADD_USER = text(
+    "INSERT INTO users (id, email, password_hash, role, created_at, updated_at) "
+    "VALUES (:id, :email, 'x', 'staff', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+)
+
+
+def users_before_normal_form(url: str, emails: list[str]):
+    """Migrate to 0006, the schema before the normal form, and store these addresses as is."""
+    engine = create_engine(url)
+    schema.upgrade(engine, "0006")
+    with engine.begin() as conn:
+        for n, email in enumerate(emails, start=1):
+            conn.execute(ADD_USER, {"id": n, "email": email})
+    return engine
+
+
+def test_stored_addresses_take_their_normal_form(empty_database_url):
+    typed = ["ａｎａ@example.com", "o\ufb01ce@example.com", "rene\u0301@example.com", "bo@x.dz"]
+    engine = users_before_normal_form(empty_database_url, typed)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT email FROM users ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert stored == ["ana@example.com", "ofice@example.com", "rené@example.com", "bo@x.dz"]
+
+
+def test_two_accounts_that_would_share_an_address_stop_the_migration(empty_database_url):
+    typed = ["ana@example.com", "bo@example.com", "ａｎａ@example.com"]
+    engine = users_before_normal_form(empty_database_url, typed)
+    with pytest.raises(RuntimeError, match=r"users 1, 3 would all be 'ana@example.com'"):
+        schema.upgrade(engine)
+    with engine.connect() as conn:
+        assert schema.current_revision(conn) == "0006"
+        stored = conn.execute(text("SELECT email FROM users ORDER BY id")).scalars().all()
+    assert stored == typed  # nothing changed
+    with engine.begin() as conn:  # an admin gives one of them another address
+        conn.execute(text("UPDATE users SET email = 'ana.2@example.com' WHERE id = 3"))
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        assert schema.current_revision(conn) == schema.head_revision()
+    engine.dispose()

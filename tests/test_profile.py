@@ -80,14 +80,28 @@ def test_new_password_follows_the_rules(staff):
     assert_error(staff.post("/users.update", json=body), 422, "password_too_weak")
 
 
-def test_new_email_must_be_verified_again(staff, mailbox, client):
+def test_a_new_email_replaces_the_old_once_verified(staff, mailbox, client):
+    old = staff.user["email"]
     body = {"email": "New@Example.com", "current_password": PASSWORD}
     user = assert_ok(staff.post("/users.update", json=body))
-    assert (user["email"], user["email_verified"]) == ("new@example.com", False)
+    assert (user["email"], user["pending_email"]) == (old, "new@example.com")
     [link] = mailbox.links("new@example.com")
     token = link.split("#token=")[1]
     verified = assert_ok(client.post("/users.signup.verify", json={"token": token}))
+    assert (verified["email"], verified["pending_email"]) == ("new@example.com", None)
     assert verified["email_verified"] is True
+    [notice] = [m for m in mailbox.messages if m["To"] == old and "changed" in m["Subject"]]
+    assert "new@example.com" in notice.get_payload(decode=True).decode()
+
+
+def test_asking_for_the_current_email_cancels_a_change(staff, mailbox, client):
+    change = {"email": "new@example.com", "current_password": PASSWORD}
+    assert_ok(staff.post("/users.update", json=change))
+    back = {"email": staff.user["email"], "current_password": PASSWORD}
+    assert assert_ok(staff.post("/users.update", json=back))["pending_email"] is None
+    [link] = mailbox.links("new@example.com")
+    stale = client.post("/users.signup.verify", json={"token": link.split("#token=")[1]})
+    assert_error(stale, 422, "link_invalid")
 
 
 def test_new_email_taken_by_someone_else(staff, auth):

@@ -2,6 +2,9 @@
 
 import dataclasses
 import os
+import socket
+import subprocess
+import time
 
 import pytest
 import redis
@@ -130,3 +133,78 @@ def test_client_address_comes_from_the_trusted_proxy(make_app):
     through_proxy("203.0.113.1")
     assert_error(through_proxy("203.0.113.1"), 429, "too_many_requests")
     assert_error(through_proxy("203.0.113.2"), 401, "invalid_credentials")
+
+
+def test_health_is_never_limited_and_429_names_the_request(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, RATE_LIMIT="2 per minute").test_client()
+    address = {"REMOTE_ADDR": "198.51.100.9"}
+    for _ in range(5):
+        assert_ok(client.get("/health", environ_base=address))
+    for _ in range(2):
+        assert_error(client.get("/categories.get", environ_base=address), 401, "not_signed_in")
+    limited = client.get("/categories.get", environ_base=address)
+    body = assert_error(limited, 429, "too_many_requests")  # checks the X-Request-ID too
+    assert body["request_id"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of the test's own, which it may stop; the shared one is never touched."""
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(tmp_path)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    connection = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            connection.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    connection.close()
+    yield server, f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_a_redis_that_goes_down_degrades_to_counting_in_memory(make_app, private_redis, caplog):
+    server, url = private_redis
+    limits = {"RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "3 per minute"}
+    client = make_app(**limits, RATELIMIT_STORAGE_URI=url).test_client()
+    assert assert_ok(client.get("/health"))["rate_limits"] == "ok"
+    assert_error(login(client, "x@example.com", "wrong-guess-1", "198.51.100.3"), 401)
+
+    server.terminate()
+    server.wait(timeout=10)
+    health = client.get("/health")
+    assert assert_ok(health)["rate_limits"] == "degraded"
+    assert "each instance" in health.get_json()["message"]
+    assert_error(client.get("/categories.get"), 401, "not_signed_in")  # not a 500
+    # The limits still hold, counted by this instance alone from now on.
+    for _ in range(3):
+        assert_error(login(client, "x@example.com", "wrong-guess-1", "198.51.100.3"), 401)
+    assert_error(login(client, "x@example.com", "wrong-guess-1", "198.51.100.3"), 429)
+    assert "falling back to in-memory storage" in caplog.text
+
+
+def test_a_redis_down_from_the_start(make_app):
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url).test_client()
+    assert assert_ok(client.get("/health"))["rate_limits"] == "degraded"
+    assert_error(client.post("/users.login", json={"email": "x@example.com", "password": "x"}), 401)
+
+
+def test_a_successful_sign_in_does_not_count_against_the_address(monkeypatch, client, auth):
+    three = dataclasses.replace(sessions.LOGIN_PER_ADDRESS, count=3)
+    monkeypatch.setattr(sessions, "LOGIN_PER_ADDRESS", three)
+    auth.signup(email="ana@example.com")
+    fail(client, "someone@example.com", 2, "10.1.1.1")
+    assert_ok(login(client, "ana@example.com", PASSWORD, "10.1.1.1"))
+    fail(client, "someone@example.com", 1, "10.1.1.1")  # the third failure, still a 401
+    assert_error(login(client, "ana@example.com", PASSWORD, "10.1.1.1"), 429, "too_many_requests")

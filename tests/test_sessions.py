@@ -33,11 +33,27 @@ def test_refresh_rotates_the_pair(client, auth, fetch):
     assert user["refresh_token"] not in stored and len(stored) == 3
 
 
-def test_a_retry_within_the_grace_window_still_works(client, auth):
+def test_a_retry_within_the_grace_window_gets_the_same_successor(client, auth, fetch):
     user = auth.signup()
-    assert_ok(refresh(client, user["refresh_token"]))
+    first = assert_ok(refresh(client, user["refresh_token"]))
     retried = assert_ok(refresh(client, user["refresh_token"]))  # the app lost the first answer
+    assert retried["refresh_token"] == first["refresh_token"]
     assert_ok(client.get("/users.me", headers=bearer(retried["access_token"])))
+    live = fetch("SELECT id FROM refresh_tokens WHERE used_at IS NULL")
+    assert len(live) == 1  # one chain
+    assert_ok(refresh(client, retried["refresh_token"]))
+
+
+def test_a_replay_after_the_successor_was_used_ends_the_session(client, auth):
+    user = auth.signup()
+    first = assert_ok(refresh(client, user["refresh_token"]))
+    second = assert_ok(refresh(client, first["refresh_token"]))
+    # Within the grace window, but the chain has moved on: someone else holds the token.
+    assert_error(refresh(client, user["refresh_token"]), 401, "session_revoked")
+    assert_error(refresh(client, second["refresh_token"]), 401, "session_revoked")
+    assert_error(
+        client.get("/users.me", headers=bearer(second["access_token"])), 401, "session_revoked"
+    )
 
 
 def test_replay_after_the_grace_window_ends_the_session(client, auth, app, fetch):

@@ -141,3 +141,39 @@ def test_revoked_session(client, auth):
     headers = {"Authorization": f"Bearer {user['access_token']}"}
     assert_ok(client.post("/users.logout", headers=headers))
     assert_error(client.get("/categories.get", headers=headers), 401, "session_revoked")
+
+
+def odd_claim(user, **changes):
+    return "Bearer " + jwt.encode(claims(user, **changes), KEY, "HS256")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "²"},  # a digit to str.isdigit, not to int()
+        {"sub": "١"},  # an Arabic-Indic one: no other spelling of a user id is accepted
+        {"sub": "1" * 5000},  # past Python's limit on converting digits
+        {"sub": "9" * 40},  # beyond any id
+        {"sub": "0"},
+        {"sub": " 1"},
+        {"sid": True},  # a JSON boolean, which Python counts as an int
+        {"sid": 10**30},
+        {"sid": -1},
+        {"sid": 2**31},
+    ],
+    ids=[
+        "superscript-digit",
+        "arabic-indic-digit",
+        "5000-digits",
+        "40-digits",
+        "zero",
+        "space",
+        "boolean-session",
+        "huge-session",
+        "negative-session",
+        "session-past-32-bits",
+    ],
+)
+def test_claims_of_the_wrong_type_or_size_are_invalid(client, auth, changes):
+    user = auth.signup()
+    assert_error(call(client, odd_claim(user, **changes)), 401, "token_invalid")

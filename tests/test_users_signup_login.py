@@ -8,6 +8,7 @@ from tests.helpers import PASSWORD, assert_error, assert_ok
 SIGNED_IN_FIELDS = {
     "id",
     "email",
+    "pending_email",
     "name",
     "role",
     "email_verified",

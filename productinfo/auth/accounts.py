@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import RowMapping
 
+from productinfo.auth.addresses import domain_of, normalize_domain
 from productinfo.auth.models import users
+from productinfo.config import ConfigError
 from productinfo.errors import Forbidden, NotFound, ValidationFailed
 from productinfo.security import passwords
 
@@ -32,9 +34,22 @@ class Settings:
             access_lifetime=dt.timedelta(minutes=config["ACCESS_TOKEN_MINUTES"]),
             refresh_lifetime=dt.timedelta(days=config["REFRESH_TOKEN_DAYS"]),
             signup_mode=config["SIGNUP_MODE"],
-            allowed_domains=tuple(config["SIGNUP_ALLOWED_DOMAINS"]),
+            allowed_domains=_allowed_domains(config["SIGNUP_ALLOWED_DOMAINS"]),
             base_url=config["PUBLIC_BASE_URL"],
         )
+
+
+def _allowed_domains(domains) -> tuple[str, ...]:
+    """Write the allowed domains as addresses are written (`xn--` names decoded)."""
+    try:
+        return tuple(normalize_domain(domain) for domain in domains)
+    except ValueError as error:
+        raise ConfigError(f"SIGNUP_ALLOWED_DOMAINS has a domain that is not one: {error}") from None
+
+
+def in_allowed_domain(email: str, settings: Settings) -> bool:
+    """Tell whether a normalised address may hold an account in the sign-up mode `domain`."""
+    return domain_of(email) in settings.allowed_domains
 
 
 def public_user(row: RowMapping) -> dict:
@@ -42,6 +57,7 @@ def public_user(row: RowMapping) -> dict:
     return {
         "id": row["id"],
         "email": row["email"],
+        "pending_email": row["pending_email"],
         "name": row["name"],
         "role": row["role"],
         "email_verified": row["email_verified_at"] is not None,
@@ -62,6 +78,21 @@ def get_user(conn: Connection, user_id: int) -> RowMapping:
 def find_by_email(conn: Connection, email: str) -> RowMapping | None:
     """Return the account with this (normalised) address, if any."""
     return conn.execute(select(users).where(users.c.email == email)).mappings().first()
+
+
+def acting(settings: Settings) -> list:
+    """Return the conditions on `users` of an account able to act: approved, enabled and,
+    when sign-up is by domain, with its address verified."""
+    conditions = [users.c.approved_at.is_not(None), users.c.disabled_at.is_(None)]
+    if settings.signup_mode == "domain":
+        conditions.append(users.c.email_verified_at.is_not(None))
+    return conditions
+
+
+def can_act(user: RowMapping, settings: Settings) -> bool:
+    """Tell whether an account is able to act (see `acting`)."""
+    verified = user["email_verified_at"] is not None or settings.signup_mode != "domain"
+    return user["approved_at"] is not None and user["disabled_at"] is None and verified
 
 
 def account_disabled() -> Forbidden:

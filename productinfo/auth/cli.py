@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from productinfo.auth import admin
 from productinfo.auth.accounts import find_by_email
-from productinfo.auth.schemas import normalize_email
+from productinfo.auth.addresses import normalize_email
 from productinfo.db import get_engine
 from productinfo.errors import ValidationFailed
 
@@ -20,25 +20,33 @@ from productinfo.errors import ValidationFailed
 )
 @with_appcontext
 def create_admin_command(email: str, password: str | None):
-    """Create an admin account for EMAIL, or make the existing account an admin."""
+    """Create an admin account for EMAIL, or make the existing account an admin.
+
+    An existing account whose address was never verified is taken back: it gets
+    the given password, its sessions end and its address is marked verified.
+    """
     try:
         email = normalize_email(email)
-    except ValueError as error:  # pydantic's ValidationError is one too
+    except ValueError as error:
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     with get_engine().connect() as conn:
         existing = find_by_email(conn, email)
-    if existing is None and password is None:
+    verified = existing is not None and existing["email_verified_at"] is not None
+    if verified and password is not None:
+        click.echo("The account exists and its address is verified: its password is left as it is.")
+        password = None
+    if not verified and password is None:
+        if existing is not None:
+            click.echo(
+                f"An account {email} exists, but its address was never verified: anyone may have "
+                "typed it. Choose a new password for it; its sessions will end."
+            )
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if existing is not None and password is not None:
-        click.echo("The account exists: its password is left as it is.")
-    if existing is not None and existing["disabled_at"] is not None:
-        click.echo("The account was disabled: it is enabled again.")
     with get_engine().begin() as conn:
         try:
-            user, created = admin.create_admin(
+            user, done = admin.create_admin(
                 conn, current_app.extensions["accounts"], email=email, password=password
             )
         except ValidationFailed as error:
             raise click.ClickException(error.message) from None
-    action = "Created admin" if created else "Made admin"
-    click.echo(f"{action} {user['email']} (user {user['id']}).")
+    click.echo(f"Admin {user['email']} (user {user['id']}): {'; '.join(done)}.")

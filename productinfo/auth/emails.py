@@ -35,3 +35,36 @@ def password_reset(to: str, token: str, *, base_url: str) -> Email:
             "your password stays as it is.\n"
         ),
     )
+
+
+def new_address(to: str, token: str, *, base_url: str) -> Email:
+    """Write the message that confirms the new address an account asked to change to."""
+    return Email(
+        to=to,
+        subject="Confirm your new email address",
+        text=(
+            "Open this link to make this address the one you sign in with to the product "
+            "information app:\n\n"
+            f"{_link(base_url, '/users.signup.verify', token)}\n\n"
+            "Until then your account keeps its current address. If you did not ask for this, "
+            "ignore this message.\n"
+        ),
+    )
+
+
+def address_changed(to: str, new: str, token: str, *, base_url: str, days: int) -> Email:
+    """Write the notice to an account's former address, with the link that undoes the change."""
+    return Email(
+        to=to,
+        subject="The address of your account was changed",
+        text=(
+            "Your product information account now signs in with this address instead of "
+            f"yours:\n\n    {new}\n\n"
+            "If you made this change, there is nothing to do.\n\n"
+            f"If you did not, open this link within {days} days to give the account its "
+            "address back; every session of the account will end:\n\n"
+            f"{_link(base_url, '/users.email.undo', token)}\n\n"
+            'Then choose a new password with "Forgot password": whoever changed the address '
+            "may know it.\n"
+        ),
+    )

@@ -2,14 +2,20 @@
 
 Each endpoint declares who may call it:
 
-    public   anyone
-    optional anyone; a bearer token is read if the endpoint wants it
-    self     any signed-in user, even one waiting for approval (their own account)
-    staff    approved staff and admins (the default)
-    admin    admins only
+    public     anyone
+    optional   anyone; a bearer token is read if the endpoint wants it
+    signed_in  any signed-in user, even one whose address is not verified yet
+    self       a signed-in user, even one waiting for approval (their own account)
+    staff      approved staff and admins (the default)
+    admin      admins only
 
-Role, approval and sessions are read from the database on each request, so a
-demoted, disabled or signed-out user loses access on the very next request.
+With SIGNUP_MODE=domain, an account whose address is not verified is refused
+(403 `email_unverified`) everywhere but `signed_in` endpoints: proving the
+mailbox is what proves the person belongs to the company.
+
+Role, approval, verification and sessions are read from the database on each
+request, so a demoted, disabled or signed-out user loses access on the very
+next request.
 """
 
 from dataclasses import dataclass
@@ -29,6 +35,7 @@ _SESSION = (
     select(
         users.c.role,
         users.c.approved_at,
+        users.c.email_verified_at,
         users.c.disabled_at,
         sessions.c.revoked_at,
         sessions.c.expires_at,
@@ -44,6 +51,7 @@ class CurrentUser:
     role: str
     session_id: int
     approved: bool
+    verified: bool
 
 
 def authorize(access: str) -> None:
@@ -51,6 +59,13 @@ def authorize(access: str) -> None:
     if access in ("public", "optional"):
         return
     user = authenticate()
+    if access == "signed_in":
+        return
+    if not user.verified and current_app.extensions["accounts"].signup_mode == "domain":
+        raise Forbidden(
+            "Confirm your email address first, with the link we sent to it.",
+            code="email_unverified",
+        )
     if access == "self":
         return
     if not user.approved:
@@ -79,7 +94,13 @@ def authenticate() -> CurrentUser:
     if row.disabled_at is not None:
         raise account_disabled()
     check_session(row.revoked_at, row.expires_at, now=utcnow())
-    g.current_user = CurrentUser(user_id, row.role, session_id, row.approved_at is not None)
+    g.current_user = CurrentUser(
+        user_id,
+        row.role,
+        session_id,
+        approved=row.approved_at is not None,
+        verified=row.email_verified_at is not None,
+    )
     return g.current_user
 
 

@@ -1,8 +1,10 @@
-"""Emailed links: verify an address, reset a password.
+"""Emailed links: verify an address (a new account's, or the one it changes to), undo a change
+of address, reset a password.
 
 A link carries a one-time token, stored as its hash, valid for one purpose and
 one address: a link mailed to an address the account has since given up no
-longer works.
+longer works. The one exception is the link that undoes a change of address,
+mailed to the address given up: it restores that address.
 """
 
 import datetime as dt
@@ -25,9 +27,15 @@ from productinfo.errors import Conflict, ValidationFailed
 from productinfo.mail import Email
 from productinfo.security import throttle, tokens
 
-VERIFY_EMAIL, RESET_PASSWORD = "verify_email", "reset_password"
+VERIFY_EMAIL, RESET_PASSWORD, UNDO_EMAIL = "verify_email", "reset_password", "undo_email"
 VERIFY_LIFETIME = dt.timedelta(days=2)
 RESET_LIFETIME = dt.timedelta(hours=1)
+UNDO_LIFETIME = dt.timedelta(days=7)
+LIFETIMES = {
+    VERIFY_EMAIL: VERIFY_LIFETIME,
+    RESET_PASSWORD: RESET_LIFETIME,
+    UNDO_EMAIL: UNDO_LIFETIME,
+}
 # Emails (verification, reset): per account and per address.
 _MAILS = "Too many emails were asked for. Wait before asking again."
 MAIL_PER_ACCOUNT = throttle.Limit("mail:account", 3, dt.timedelta(hours=1), _MAILS)
@@ -37,7 +45,7 @@ MAIL_PER_ADDRESS = throttle.Limit("mail:address", 20, dt.timedelta(hours=1), _MA
 def new_token(conn: Connection, user_id: int, purpose: str, email: str, *, now) -> str:
     """Issue the one-time token of a link mailed to `email`."""
     token = tokens.new_opaque_token()
-    lifetime = VERIFY_LIFETIME if purpose == VERIFY_EMAIL else RESET_LIFETIME
+    lifetime = LIFETIMES[purpose]
     conn.execute(
         insert(email_tokens).values(
             user_id=user_id,
@@ -53,9 +61,7 @@ def new_token(conn: Connection, user_id: int, purpose: str, email: str, *, now) 
 
 def check_mail_allowance(conn: Connection, *, account: str, address: str, now) -> None:
     """Count one more email for an account and an address; 429 past their limits."""
-    counters = ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address))
-    throttle.check(conn, counters, now=now)
-    throttle.record(conn, counters, now=now)
+    throttle.take(conn, ((MAIL_PER_ACCOUNT, account), (MAIL_PER_ADDRESS, address)), now=now)
 
 
 def _link_invalid(message: str) -> ValidationFailed:
@@ -100,30 +106,72 @@ def _owner(conn: Connection, token_row: RowMapping) -> RowMapping:
 def resend_verification(
     conn: Connection, settings: Settings, *, user_id: int, address: str
 ) -> Email:
-    """Issue a new verification link for the user's current address."""
+    """Issue a new verification link for the user's address, or for the one it changes to."""
     user = get_user(conn, user_id)
-    if user["email_verified_at"] is not None:
+    if user["email_verified_at"] is None:
+        to, write = user["email"], emails.verification
+    elif user["pending_email"] is not None:
+        to, write = user["pending_email"], emails.new_address
+    else:
         raise Conflict("This email address is verified already.", code="already_verified")
     now = utcnow()
-    check_mail_allowance(conn, account=user["email"], address=address, now=now)
-    token = new_token(conn, user_id, VERIFY_EMAIL, user["email"], now=now)
+    check_mail_allowance(conn, account=to, address=address, now=now)
+    token = new_token(conn, user_id, VERIFY_EMAIL, to, now=now)
     activity.record(conn, user_id, "verification_sent")
-    return emails.verification(user["email"], token, base_url=settings.base_url)
+    return write(to, token, base_url=settings.base_url)
 
 
-def verify_email(conn: Connection, *, token: str) -> RowMapping:
-    """Mark an address verified with the token mailed to it."""
+def verify_email(conn: Connection, settings: Settings, *, token: str):
+    """Verify an address with the token mailed to it; return (user, notice to send or None).
+
+    The link to an address the account asked to change to makes it the sign-in
+    address, and the address given up is told, with a link that undoes it.
+    """
     now = utcnow()
     row = _spend(conn, token, VERIFY_EMAIL, now=now)
-    user = _owner(conn, row)
-    if user["email_verified_at"] is None:
-        conn.execute(
-            update(users)
-            .where(users.c.id == user["id"])
-            .values(email_verified_at=now, updated_at=now)
-        )
-        activity.record(conn, user["id"], "email_verified")
+    user = get_user(conn, row["user_id"])
+    if row["email"] == user["email"]:
+        if user["email_verified_at"] is None:
+            _set_address(conn, user["id"], user["email"], now=now)
+            activity.record(conn, user["id"], "email_verified")
+        return get_user(conn, user["id"]), None
+    if row["email"] != user["pending_email"]:
+        raise _link_invalid("This link was for an address the account no longer uses.")
+    new, old = row["email"], user["email"]
+    if find_by_email(conn, new) is not None:
+        raise Conflict("Another account took this address meanwhile.", code="email_taken")
+    _set_address(conn, user["id"], new, now=now)
+    activity.record(conn, user["id"], "email_changed", old=old, new=new)
+    undo = new_token(conn, user["id"], UNDO_EMAIL, old, now=now)
+    days = UNDO_LIFETIME.days
+    notice = emails.address_changed(old, new, undo, base_url=settings.base_url, days=days)
+    return get_user(conn, user["id"]), notice
+
+
+def undo_email_change(conn: Connection, *, token: str) -> RowMapping:
+    """Give an account back the address the token was mailed to, ending every session."""
+    now = utcnow()
+    row = _spend(conn, token, UNDO_EMAIL, now=now)
+    user = get_user(conn, row["user_id"])
+    restored, undone = row["email"], user["email"]
+    if restored != undone:
+        if find_by_email(conn, restored) is not None:
+            raise Conflict(
+                "Another account uses this address now. Ask an admin.", code="email_taken"
+            )
+        _set_address(conn, user["id"], restored, now=now)
+    sessions.revoke(conn, user_id=user["id"], now=now)
+    activity.record(conn, user["id"], "email_change_undone", restored=restored, undone=undone)
     return get_user(conn, user["id"])
+
+
+def _set_address(conn: Connection, user_id: int, email: str, *, now) -> None:
+    """Make a proven address the sign-in address, with no change left pending."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(email=email, pending_email=None, email_verified_at=now, updated_at=now)
+    )
 
 
 def request_password_reset(

@@ -8,8 +8,11 @@ users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True),
-    # Stored normalised (trimmed, lower case), so uniqueness ignores case.
+    # The sign-in address, stored in its normal form (addresses.py), so that uniqueness
+    # ignores case and every way of typing the same address.
     Column("email", String(320), nullable=False, unique=True),
+    # An address the user asked to change to; it replaces `email` once verified.
+    Column("pending_email", String(320)),
     Column("name", String(200)),
     Column("password_hash", String(100), nullable=False),
     Column("role", String(10), nullable=False),

@@ -34,6 +34,12 @@ VERIFY_SCRIPT = (
 call("/users.signup.verify", {token});"""
 )
 
+UNDO_SCRIPT = (
+    READ_TOKEN
+    + """
+call("/users.email.undo", {token});"""
+)
+
 RESET_SCRIPT = (
     READ_TOKEN
     + """
@@ -69,6 +75,12 @@ def _page(title: str, body: str, script: str):
 def verify_email_page():
     """Confirm the address of the emailed link."""
     return _page("Confirming your email address", "", VERIFY_SCRIPT)
+
+
+@bp.get("/users.email.undo")
+def undo_email_change_page():
+    """Give the account back the address the emailed link was sent to."""
+    return _page("Restoring your email address", "", UNDO_SCRIPT)
 
 
 @bp.get("/users.resetpass")

@@ -10,6 +10,7 @@ from productinfo.auth.accounts import (
     find_by_email,
     get_user,
     hash_password,
+    in_allowed_domain,
 )
 from productinfo.auth.models import users
 from productinfo.db import insert_ignoring_conflicts, utcnow
@@ -19,8 +20,7 @@ from productinfo.mail import Email
 
 def signup(conn: Connection, settings: Settings, *, email: str, password: str, name: str | None):
     """Create a staff account and its first session; return (user, tokens, verification email)."""
-    domain = email.rsplit("@", 1)[1]
-    if settings.signup_mode == "domain" and domain not in settings.allowed_domains:
+    if settings.signup_mode == "domain" and not in_allowed_domain(email, settings):
         allowed = ", ".join(settings.allowed_domains)
         raise Forbidden(
             f"Sign-up is open to addresses at {allowed} only.", code="signup_domain_not_allowed"
@@ -53,7 +53,8 @@ def update_profile(
     """Change the name, password or email; return (user, verification email or None).
 
     A new password or email needs the current password. A new password ends the
-    user's other sessions; a new email must be verified again.
+    user's other sessions. A new email is only pending: it becomes the sign-in
+    address once verified with the link mailed to it (`links.verify_email`).
     """
     user = get_user(conn, user_id)
     fields = changes.model_fields_set - {"current_password"}
@@ -74,15 +75,30 @@ def update_profile(
         values["password_hash"] = hash_password(changes.password, settings)
         sessions.revoke(conn, user_id=user_id, keep=session_id, now=now)
         activity.record(conn, user_id, "password_changed")
-    if changes.email is not None and changes.email != user["email"]:
-        if find_by_email(conn, changes.email) is not None:
-            raise Conflict("An account with this email address exists already.", code="email_taken")
-        # Each change mails a new address, so the cap counts per account, not per address.
-        links.check_mail_allowance(conn, account=f"user:{user_id}", address=address, now=now)
-        values.update(email=changes.email, email_verified_at=None)
-        token = links.new_token(conn, user_id, links.VERIFY_EMAIL, changes.email, now=now)
-        email = emails.verification(changes.email, token, base_url=settings.base_url)
-        activity.record(conn, user_id, "email_changed", old=user["email"], new=changes.email)
+    if changes.email == user["email"] and user["pending_email"] is not None:
+        values["pending_email"] = None  # asking for the current address cancels a change
+        activity.record(conn, user_id, "email_change_cancelled", pending=user["pending_email"])
+    elif changes.email is not None and changes.email != user["email"]:
+        values["pending_email"] = changes.email
+        email = _request_new_address(conn, settings, user, changes.email, address=address, now=now)
     if values:
         conn.execute(update(users).where(users.c.id == user_id).values(**values, updated_at=now))
     return get_user(conn, user_id), email
+
+
+def _request_new_address(
+    conn: Connection, settings: Settings, user, new: str, *, address: str, now
+) -> Email:
+    """Check a new address and prepare the link that proves it."""
+    if settings.signup_mode == "domain" and not in_allowed_domain(new, settings):
+        allowed = ", ".join(settings.allowed_domains)
+        raise Forbidden(
+            f"An account's address must be at {allowed}.", code="email_domain_not_allowed"
+        )
+    if find_by_email(conn, new) is not None:
+        raise Conflict("An account with this email address exists already.", code="email_taken")
+    # Each change mails a new address, so the cap counts per account, not per address.
+    links.check_mail_allowance(conn, account=f"user:{user['id']}", address=address, now=now)
+    token = links.new_token(conn, user["id"], links.VERIFY_EMAIL, new, now=now)
+    activity.record(conn, user["id"], "email_change_requested", old=user["email"], new=new)
+    return emails.new_address(new, token, base_url=settings.base_url)

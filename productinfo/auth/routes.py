@@ -125,7 +125,7 @@ def logout_all():
     return ok(message="Signed out everywhere.")
 
 
-@bp.read("/users.me", access="self", response=Me)
+@bp.read("/users.me", access="signed_in", response=Me)
 def get_me():
     """Get the caller's profile and usage statistics."""
     conn = connection()
@@ -150,7 +150,10 @@ def update_profile(body: UpdateProfile):
     """Change the name, the password or the email address.
 
     A new password or email needs `current_password` (422 `wrong_password`). A new
-    password ends the caller's other sessions; a new email must be verified again.
+    password ends the caller's other sessions. A new email is `pending_email` until
+    the link mailed to it is opened; then it becomes the sign-in address and the old
+    address gets a notice with a link that undoes the change. With SIGNUP_MODE=domain,
+    403 `email_domain_not_allowed` outside the allowed domains.
     """
     caller = current_user()
     user, email = registration.update_profile(
@@ -173,11 +176,29 @@ def verify_email(body: TokenBody):
     422 `link_invalid` or `link_expired`. The link itself opens a page that sends
     this request.
     """
-    user = links.verify_email(connection(), token=body.token)
+    user, notice = links.verify_email(connection(), settings(), token=body.token)
+    deliver_after_commit(notice)
     return ok(User(**public_user(user)), message="Your email address is verified.")
 
 
-@bp.write("/users.signup.resend", access="self")
+@bp.write("/users.email.undo", access="public", body=TokenBody, response=User)
+@limiter.limit(auth_limit)
+def undo_email_change(body: TokenBody):
+    """Give the account back the address the link was mailed to, and end every session.
+
+    The link is in the notice mailed to the old address when an account's address
+    changes; it works once, for seven days. 422 `link_invalid` or `link_expired`;
+    409 `email_taken` if another account has taken the address since.
+    """
+    user = links.undo_email_change(connection(), token=body.token)
+    message = (
+        "The account has its address back and every session has ended. If you did not "
+        "change it, choose a new password now."
+    )
+    return ok(User(**public_user(user)), message=message)
+
+
+@bp.write("/users.signup.resend", access="signed_in")
 def resend_verification():
     """Email a new verification link to the caller's address.
 
@@ -224,27 +245,27 @@ def list_users(query: UserListQuery):
     return ok([User(**public_user(row)) for row in rows], next_cursor=next_cursor)
 
 
-def _admin_change(change, **kwargs):
-    user = change(connection(), admin_id=current_user().id, **kwargs)
+def _admin_change(change, *args, **kwargs):
+    user = change(connection(), *args, admin_id=current_user().id, **kwargs)
     return ok(User(**public_user(user)))
 
 
 @bp.write("/users.setRole", access="admin", body=SetRole, response=User)
 def set_role(body: SetRole):
     """Make a user staff or admin, effective on their next request; 409 `last_admin`."""
-    return _admin_change(admin.set_role, user_id=body.user_id, role=body.role)
+    return _admin_change(admin.set_role, settings(), user_id=body.user_id, role=body.role)
 
 
 @bp.write("/users.disable", access="admin", body=UserRef, response=User)
 def disable_user(body: UserRef):
     """Disable an account and end its sessions; 409 `cannot_disable_self`."""
-    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=True)
+    return _admin_change(admin.set_disabled, settings(), user_id=body.user_id, disabled=True)
 
 
 @bp.write("/users.enable", access="admin", body=UserRef, response=User)
 def enable_user(body: UserRef):
     """Enable a disabled account again."""
-    return _admin_change(admin.set_disabled, user_id=body.user_id, disabled=False)
+    return _admin_change(admin.set_disabled, settings(), user_id=body.user_id, disabled=False)
 
 
 @bp.write("/users.approve", access="admin", body=UserRef, response=User)

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from productinfo.auth.addresses import normalize_email, sign_in_email
 from productinfo.fields import Id, Name
 from productinfo.pagination import PageQuery
 
@@ -15,20 +16,10 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 
 
-def normalize_email(value: str) -> str:
-    """Validate an address and return it trimmed and in lower case."""
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        address = validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from None
-    return address.normalized.lower()
-
-
+# Every address is read in one normal form (see addresses.py).
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalize_email)]
-# Sign-in takes any string: a malformed address is simply an unknown account.
-LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320)]
+# Sign-in takes any string: a malformed or overlong address is simply an unknown account.
+LoginEmail = Annotated[str, AfterValidator(sign_in_email)]
 
 
 class Signup(BaseModel):
@@ -56,7 +47,9 @@ class UpdateProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    email: Email | None = Field(None, description="Needs `current_password`; is verified again.")
+    email: Email | None = Field(
+        None, description="Needs `current_password`; replaces the address once verified."
+    )
     password: Password | None = Field(None, description="Needs `current_password`.")
     current_password: Password | None = None
 
@@ -97,6 +90,9 @@ class User(BaseModel):
 
     id: int
     email: str
+    pending_email: str | None = Field(
+        description="The address the account asked to change to, until it is verified."
+    )
     name: str | None
     role: Role
     email_verified: bool

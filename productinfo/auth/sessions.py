@@ -1,7 +1,8 @@
 """Sign-in and sessions: credentials checked under limits, tokens issued, rotated and revoked.
 
 A session is one signed-in device. Its access tokens name it, so ending the
-session ends every token issued for it. Its refresh tokens work once each.
+session ends every token issued for it. Its refresh tokens form one chain and
+work once each (a retry within a minute gets the same answer; see `refresh`).
 """
 
 import datetime as dt
@@ -17,7 +18,8 @@ from productinfo.db import persist_now, utcnow
 from productinfo.errors import Unauthorized, ValidationFailed
 from productinfo.security import passwords, throttle, tokens
 
-# An app that lost the answer to a refresh may send the same token again this soon.
+# An app that lost the answer to a refresh may send the same token again this soon, and
+# gets the same successor.
 REFRESH_GRACE = dt.timedelta(seconds=60)
 # Failed sign-ins (and wrong current passwords). Tight per account *from one address*,
 # so that a stranger guessing cannot lock the owner out; looser per account from all
@@ -49,15 +51,14 @@ def login(conn: Connection, settings: Settings, *, email: str, password: str, ad
     """Check the credentials and start a session; return (user, tokens)."""
     now = utcnow()
     counters = _login_keys(email, address)
-    throttle.check(conn, counters, now=now)
+    attempt = _count_attempt(conn, counters, now=now)
     user = find_by_email(conn, email)
     hashed = user["password_hash"] if user else None
     if not passwords.verify(password, hashed, rounds=settings.bcrypt_rounds):
-        throttle.record(conn, counters, now=now)
-        persist_now(conn)  # the failure must count although the request fails
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if user["disabled_at"] is not None:
         raise account_disabled()
+    throttle.forget(conn, attempt)  # a right password is no guess
     throttle.clear(conn, *counters[0])
     activity.record(conn, user["id"], "login")
     return user, start_session(conn, settings, user["id"], now=now)
@@ -71,13 +72,21 @@ def confirm_password(conn: Connection, settings: Settings, user, password, *, ad
             "is needed to change the email or password",
             code="current_password_required",
         )
-    now = utcnow()
-    counters = _login_keys(user["email"], address)
-    throttle.check(conn, counters, now=now)
+    attempt = _count_attempt(conn, _login_keys(user["email"], address), now=utcnow())
     if not passwords.verify(password, user["password_hash"], rounds=settings.bcrypt_rounds):
-        throttle.record(conn, counters, now=now)
-        persist_now(conn)  # a wrong guess counts, as at sign-in
         raise ValidationFailed.field("current_password", "is wrong", code="wrong_password")
+    throttle.forget(conn, attempt)
+
+
+def _count_attempt(conn: Connection, counters, *, now) -> list[int]:
+    """Count a password attempt under the sign-in limits before its password is checked.
+
+    Counted first and committed at once, so that guesses sent together cannot all reach
+    the password check: past a limit, none does. A right password forgets its attempt.
+    """
+    attempt = throttle.take(conn, counters, now=now)
+    persist_now(conn)  # the attempt counts whatever becomes of the request
+    return attempt
 
 
 def _login_keys(email: str, address: str):
@@ -96,18 +105,22 @@ def start_session(conn: Connection, settings: Settings, user_id: int, *, now) ->
         .values(user_id=user_id, created_at=now, expires_at=now + settings.refresh_lifetime)
         .returning(sessions.c.id)
     ).scalar_one()
-    return _issue_tokens(conn, settings, user_id, session_id, now=now)
-
-
-def _issue_tokens(
-    conn: Connection, settings: Settings, user_id: int, session_id: int, *, now
-) -> SessionTokens:
     refresh_token = tokens.new_opaque_token()
+    _store_refresh_token(conn, session_id, refresh_token, now=now)
+    return _session_tokens(settings, user_id, session_id, refresh_token, now=now)
+
+
+def _store_refresh_token(conn: Connection, session_id: int, refresh_token: str, *, now) -> None:
     conn.execute(
         insert(refresh_tokens).values(
             session_id=session_id, token_hash=tokens.digest(refresh_token), created_at=now
         )
     )
+
+
+def _session_tokens(
+    settings: Settings, user_id: int, session_id: int, refresh_token: str, *, now
+) -> SessionTokens:
     access = tokens.encode_access(
         user_id=user_id,
         session_id=session_id,
@@ -122,14 +135,24 @@ def _issue_tokens(
 def refresh(conn: Connection, settings: Settings, *, refresh_token: str):
     """Spend a refresh token for a new pair; return (user, tokens).
 
-    A token spent more than a moment ago and presented again was stolen or
-    leaked: the whole session is ended.
+    A session is one chain of refresh tokens, each the successor of the one before
+    (`tokens.successor`). The same token sent again within REFRESH_GRACE of its
+    first use, while its successor is unused, is a retry: it gets that same
+    successor (and a new access token). Sent later, or once the successor was used,
+    the token was stolen or leaked: the whole session is ended.
     """
     now = utcnow()
+    token_hash = tokens.digest(refresh_token)
+    # Claimed first: a concurrent retry of the same token waits on this write, then finds
+    # it spent and its successor stored (on SQLite, the first write takes the write lock).
+    claimed = conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
     row = (
         conn.execute(
             select(
-                refresh_tokens.c.id,
                 refresh_tokens.c.used_at,
                 sessions.c.id.label("session_id"),
                 sessions.c.user_id,
@@ -137,7 +160,7 @@ def refresh(conn: Connection, settings: Settings, *, refresh_token: str):
                 sessions.c.expires_at,
             )
             .select_from(refresh_tokens.join(sessions))
-            .where(refresh_tokens.c.token_hash == tokens.digest(refresh_token))
+            .where(refresh_tokens.c.token_hash == token_hash)
         )
         .mappings()
         .first()
@@ -149,14 +172,10 @@ def refresh(conn: Connection, settings: Settings, *, refresh_token: str):
     if user["disabled_at"] is not None:
         raise account_disabled()
 
-    claimed = conn.execute(
-        update(refresh_tokens)
-        .where(refresh_tokens.c.id == row["id"], refresh_tokens.c.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    # Not claimed now: spent before, or by a concurrent retry at this very moment.
-    used_at = row["used_at"] or now
-    if not claimed and now - used_at > REFRESH_GRACE:
+    successor = tokens.successor(refresh_token, key=settings.secret_key)
+    if claimed:
+        _store_refresh_token(conn, row["session_id"], successor, now=now)
+    elif now - row["used_at"] > REFRESH_GRACE or not _unused(conn, row["session_id"], successor):
         revoke(conn, session_id=row["session_id"], now=now)
         activity.record(conn, user["id"], "session_revoked", reason="refresh_token_reused")
         persist_now(conn)  # the session must end although the request fails
@@ -166,7 +185,18 @@ def refresh(conn: Connection, settings: Settings, *, refresh_token: str):
             code="session_revoked",
         )
     activity.record(conn, user["id"], "token_refreshed")
-    return user, _issue_tokens(conn, settings, user["id"], row["session_id"], now=now)
+    return user, _session_tokens(settings, user["id"], row["session_id"], successor, now=now)
+
+
+def _unused(conn: Connection, session_id: int, refresh_token: str) -> bool:
+    """Tell whether a refresh token of the session was issued and not spent yet."""
+    used_at = conn.execute(
+        select(refresh_tokens.c.used_at).where(
+            refresh_tokens.c.token_hash == tokens.digest(refresh_token),
+            refresh_tokens.c.session_id == session_id,
+        )
+    ).first()
+    return used_at is not None and used_at[0] is None
 
 
 def session_of_refresh_token(conn: Connection, refresh_token: str) -> tuple[int, int]:
@@ -192,8 +222,8 @@ def revoke(
     session_id: int | None = None,
     user_id: int | None = None,
     keep: int | None = None,
-) -> None:
-    """End one session, or every session of a user but the one to `keep`."""
+) -> int:
+    """End one session, or every session of a user but the one to `keep`; return how many."""
     if session_id is None and user_id is None:
         raise ValueError("name the session or the user whose sessions end")
     condition = sessions.c.revoked_at.is_(None)
@@ -203,7 +233,7 @@ def revoke(
         condition &= sessions.c.user_id == user_id
     if keep is not None:
         condition &= sessions.c.id != keep
-    conn.execute(update(sessions).where(condition).values(revoked_at=now))
+    return conn.execute(update(sessions).where(condition).values(revoked_at=now)).rowcount
 
 
 def logout(conn: Connection, *, user_id: int, session_id: int) -> None:

@@ -5,9 +5,12 @@ is accepted only while that session is live, so logging out takes effect at once
 Opaque tokens carry 256 random bits and are stored only as their SHA-256.
 """
 
+import base64
 import datetime as dt
 import functools
 import hashlib
+import hmac
+import re
 import secrets
 import time
 
@@ -17,11 +20,22 @@ ALGORITHM = "HS256"
 ISSUER = "productinfo"
 AUDIENCE = "productinfo-app"
 ACCESS = "access"
+# Ids are 32-bit in the database. A claim is read strictly: ASCII digits only, since
+# str.isdigit() also admits "²" and "١", and int() of 5000 digits raises.
+MAX_ID = 2**31 - 1
+_USER_ID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def new_opaque_token() -> str:
     """Return a new random token for a client to hold."""
     return secrets.token_urlsafe(32)
+
+
+def successor(token: str, *, key: str) -> str:
+    """Return the refresh token that follows `token`: the same each time, unknowable without
+    the key, so that a retry can be answered with the successor already issued."""
+    mac = hmac.new(key.encode(), b"refresh-successor\0" + token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def digest(token: str) -> str:
@@ -80,9 +94,12 @@ def _verify_access(token: str, key: str) -> tuple[int, int, int]:
         raise _expired() from None
     except jwt.InvalidTokenError:
         raise invalid_token() from None
-    if claims["typ"] != ACCESS or not isinstance(claims["sid"], int) or not claims["sub"].isdigit():
+    sub, sid = claims["sub"], claims["sid"]
+    user_id = int(sub) if isinstance(sub, str) and _USER_ID.fullmatch(sub) else 0
+    session_id = sid if type(sid) is int else 0  # not isinstance: a bool is an int too
+    if claims["typ"] != ACCESS or not (1 <= user_id <= MAX_ID and 1 <= session_id <= MAX_ID):
         raise invalid_token()
-    return int(claims["sub"]), claims["sid"], int(claims["exp"])
+    return user_id, session_id, int(claims["exp"])
 
 
 def _expired() -> Unauthorized:
