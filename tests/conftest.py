@@ -206,4 +206,4 @@ def supabase_server(running_fake_storage):
 @pytest.fixture
 def make_supabase_app(make_app, supabase_server):
     """Build apps storing their photos in the fake's bucket, with config overrides."""
-    return lambda **overrides: make_app(**supabase_server.app_config(), **overrides)
+    return lambda **overrides: make_app(**{**supabase_server.app_config(), **overrides})

@@ -5,8 +5,9 @@ shapes of the Storage API (storage3's `_sync/file_api.py` for the requests; the
 server's routes and error codes for the answers). Like the real server it answers
 most errors with HTTP 400 and the real status in the body's `statusCode`
 (`{"statusCode": "404", "error": "not_found", ...}`), refuses to sign more than
-1,000 paths in one request, lets a signed URL work only until it expires, and
-enforces a bucket's size and type limits when given.
+1,000 paths in one request, lets a signed URL work only until it expires,
+refuses a bucket that does not exist, and enforces a bucket's size and type
+limits when given.
 
 It keeps objects in memory and records every request. It can be told to answer
 every request with an error (`failure`), to become unreachable after storing a
@@ -59,6 +60,14 @@ def _error(status: str, code: str, message: str, error: str | None = None):
     return body, 500 if status == "500" else 400
 
 
+def _bucket_of(path: str) -> str:
+    """Name the bucket a request of the object API is about."""
+    rest = path.removeprefix("/storage/v1/object/")
+    for prefix in ("upload/sign/", "sign/", "public/"):
+        rest = rest.removeprefix(prefix)
+    return rest.split("/", 1)[0]
+
+
 class FakeStorageServer:
     """Supabase Storage's object endpoints, served from memory in a thread."""
 
@@ -73,6 +82,7 @@ class FakeStorageServer:
         self.drop_answer_to: str | None = None  # a path suffix
         self.delay_answer_to: tuple[str, float] | None = None  # (path suffix, seconds)
         self.tokens: dict[str, tuple[str, str, float]] = {}  # token -> (kind, name, expiry)
+        self.buckets = {BUCKET}  # the buckets that exist
         self.httpd = make_server("127.0.0.1", port, self._app(), threaded=True)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
@@ -97,6 +107,8 @@ class FakeStorageServer:
             if self.failure is not None:
                 status, body = self.failure
                 return (jsonify(body) if isinstance(body, dict) else body), status
+            if _bucket_of(request.path) not in self.buckets:
+                return _error("404", "NoSuchBucket", "Bucket not found", "Bucket not found")
 
         @app.post("/storage/v1/object/<bucket>/<path:path>")
         def upload(bucket, path):
@@ -257,6 +269,7 @@ class FakeStorageServer:
         self.requests.clear()
         self.tokens.clear()
         self.limits = {}
+        self.buckets = {BUCKET}
 
 
 if __name__ == "__main__":

@@ -13,7 +13,13 @@ import httpx
 import pytest
 from storage3.exceptions import StorageApiError
 
-from productinfo.storage import PhotoNotFound, StorageUnavailable, make_key, make_staging_key
+from productinfo.storage import (
+    PhotoNotFound,
+    StorageMisconfigured,
+    StorageUnavailable,
+    make_key,
+    make_staging_key,
+)
 from productinfo.storage.supabase import SupabaseStorage
 from tests.fake_supabase import (
     BUCKET,
@@ -21,7 +27,10 @@ from tests.fake_supabase import (
     README_LIMITS,
     SECRET_KEY,
     SERVICE_KEY,
+    UNAVAILABLE,
 )
+from tests.helpers import admin_with_product, assert_error
+from tests.test_photos import JPEG, upload
 
 DIGEST = hashlib.sha256(b"a photo").hexdigest()
 JPEG_KEY = make_key(DIGEST, "image/jpeg")
@@ -149,41 +158,65 @@ OPERATIONS = {
     "urls": lambda storage: storage.urls([JPEG_KEY, WEBP_KEY]),
     "upload_target": lambda storage: storage.upload_target(STAGED_KEY, content_type="image/jpeg"),
 }
-FAILURES = {
+# What a retry may cure: the server's own failures, a gateway's page, being overloaded.
+PASSING_FAILURES = {
+    "server error": (500, {"statusCode": "500", "error": "internal", "message": "boom"}),
+    "gateway page": (502, "<html><body>502 Bad Gateway</body></html>"),
+    "overloaded": (503, {"statusCode": "503", "error": "unavailable", "message": "busy"}),
+    "rate limited": (400, {"statusCode": "429", "error": "too_many", "message": "slow down"}),
+}
+# What no retry cures, answered as the server does (HTTP 400, the real status in the body).
+REFUSALS = {
     "bad key": (
         400,
         {"statusCode": "403", "error": "Unauthorized", "message": "invalid signature"},
     ),
-    "too large": (413, {"statusCode": "413", "error": "Payload too large", "message": "limit"}),
-    "server error": (500, {"statusCode": "500", "error": "internal", "message": "boom"}),
-    "gateway page": (502, "<html><body>502 Bad Gateway</body></html>"),
-    "overloaded": (503, {"statusCode": "503", "error": "unavailable", "message": "busy"}),
+    "too large": (400, {"statusCode": "413", "error": "Payload too large", "message": "limit"}),
+    "type refused": (
+        400,
+        {"statusCode": "415", "error": "invalid_mime_type", "message": "mime type x"},
+    ),
 }
 
 
-@pytest.mark.parametrize("failure", FAILURES.values(), ids=FAILURES.keys())
-@pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
-def test_error_answers_are_storage_unavailable(server, operation, failure, caplog):
-    server.failure = failure
-    with pytest.raises(StorageUnavailable):
-        operation(backend(server.url))
-    assert len(server.requests) == 1
-    # The cause stays in the server's log; the client only learns to retry.
+def logged_cause(caplog, failure):
+    """Check that the server's answer is in the log, at error level; the client gets less."""
     status, body = failure
     (record,) = [r for r in caplog.records if r.name == "productinfo.storage.supabase"]
     assert record.levelname == "ERROR"
     assert (body["message"] if isinstance(body, dict) else str(status)) in record.getMessage()
 
 
+@pytest.mark.parametrize("failure", PASSING_FAILURES.values(), ids=PASSING_FAILURES.keys())
+@pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
+def test_passing_failures_are_storage_unavailable(server, operation, failure, caplog):
+    server.failure = failure
+    with pytest.raises(StorageUnavailable):
+        operation(backend(server.url))
+    assert len(server.requests) == 1
+    logged_cause(caplog, failure)
+
+
+@pytest.mark.parametrize("failure", REFUSALS.values(), ids=REFUSALS.keys())
+@pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
+def test_refusals_are_storage_misconfigured(server, operation, failure, caplog):
+    server.failure = failure
+    with pytest.raises(StorageMisconfigured) as raised:
+        operation(backend(server.url))
+    assert raised.value.status == 500  # not a 503: the client must not retry for ever
+    assert len(server.requests) == 1
+    logged_cause(caplog, failure)
+
+
 @pytest.mark.parametrize(
     ("operation", "outcome"),
     [
-        (OPERATIONS["put"], StorageUnavailable),  # the bucket is missing
+        (OPERATIONS["put"], StorageMisconfigured),  # the bucket is missing
         (OPERATIONS["get"], PhotoNotFound),
         (OPERATIONS["delete"], None),  # nothing there to delete: done
         (OPERATIONS["url"], PhotoNotFound),
-        (OPERATIONS["urls"], StorageUnavailable),  # missing objects get no error, but no bucket
-        (OPERATIONS["upload_target"], StorageUnavailable),  # the bucket is missing
+        (OPERATIONS["urls"], StorageMisconfigured),  # missing objects get no error: no bucket
+        (OPERATIONS["upload_target"], StorageMisconfigured),  # the bucket is missing
     ],
     ids=["put", "get", "delete", "url", "urls", "upload_target"],
 )
@@ -334,3 +367,19 @@ def test_bucket_limits_refuse_uploads_with_the_real_status_in_the_body(
     assert refused.status_code == 400
     assert (refused.json()["statusCode"], refused.json()["code"]) == (status, code)
     assert server.objects == {}
+
+
+def test_a_bucket_that_does_not_exist_is_a_500_that_says_retrying_will_not_help(
+    make_supabase_app,
+):
+    app = make_supabase_app(SUPABASE_BUCKET="fotos")  # a typo of the operator's
+    client, product_id = admin_with_product(app)
+    body = assert_error(upload(client, product_id, JPEG), 500, "storage_misconfigured")
+    assert "will not help" in body["message"]
+
+
+def test_storage_that_is_down_is_a_503_to_retry(make_supabase_app, supabase_server):
+    app = make_supabase_app()
+    client, product_id = admin_with_product(app)
+    supabase_server.failure = UNAVAILABLE
+    assert_error(upload(client, product_id, JPEG), 503, "storage_unavailable")

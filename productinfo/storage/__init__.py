@@ -7,7 +7,11 @@
     NotFound (404)
      +-- PhotoNotFound          photo_not_found
     ServiceUnavailable (503)
-     +-- StorageUnavailable     storage_unavailable: the backend failed; retry later
+     +-- StorageUnavailable     storage_unavailable: down or overloaded; a retry may succeed
+    ApiError (500)
+     +-- StorageMisconfigured   storage_misconfigured: refused for good (no such bucket, a
+                                key it does not accept, limits below the app's); retrying
+                                cannot help, an operator must fix the settings
 
 Keys are made by the server (`make_key`, `make_staging_key`) and checked strictly
 (`check_key`), so a key is always a safe relative path such as
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from productinfo.errors import NotFound, ServiceUnavailable
+from productinfo.errors import ApiError, NotFound, ServiceUnavailable
 
 # The content type of each stored object follows from its key, never from its bytes.
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -43,12 +47,26 @@ STABLE_PREFIX = "/photos/"
 
 
 class StorageUnavailable(ServiceUnavailable):
-    """The storage backend failed: down, unreachable, or refusing the request."""
+    """The storage backend failed in a way a retry may cure: down, unreachable, overloaded."""
 
     code = "storage_unavailable"
 
     def __init__(self, message: str = "Photo storage is unavailable. Retry shortly.", **kwargs):
         super().__init__(message, **kwargs)
+
+
+class StorageMisconfigured(ApiError):
+    """The storage backend refuses this server's requests for good: its settings need fixing."""
+
+    status, code = 500, "storage_misconfigured"
+
+    def __init__(self, message: str = "", **kwargs):
+        super().__init__(
+            message
+            or "Photo storage refuses this server's requests: an operator must fix its "
+            "settings. Retrying will not help.",
+            **kwargs,
+        )
 
 
 class PhotoNotFound(NotFound):

@@ -18,6 +18,7 @@ import logging
 from productinfo.storage import (
     PhotoNotFound,
     Storage,
+    StorageMisconfigured,
     StorageUnavailable,
     UploadTarget,
     check_key,
@@ -137,7 +138,13 @@ class SupabaseStorage(Storage):
         return UploadTarget(signed["signed_url"], "PUT", {"Content-Type": content_type})
 
     def _call(self, action: str, method, *args, missing_ok: bool = False):
-        """Call the Storage API; any failure becomes StorageUnavailable, a 404 None if allowed."""
+        """Call the Storage API, turning its failures into the app's errors.
+
+        A 404 is None where `missing_ok` (an object that is gone); another 4xx is a
+        refusal that no retry can cure (no such bucket, a key it does not accept,
+        limits below the app's): StorageMisconfigured, a 500. A 5xx, a 429, an answer
+        that is not Storage's JSON, or no answer: StorageUnavailable, a 503.
+        """
         import httpx
         from storage3.exceptions import StorageApiError
         from storage3.utils import StorageException
@@ -145,12 +152,16 @@ class SupabaseStorage(Storage):
         try:
             return method(*args)
         except StorageApiError as error:
-            # `status` is the server's `statusCode`, a string such as '404'.
-            if missing_ok and str(error.status) == "404":
+            # `status` is the server's `statusCode`, a string such as '404', whatever the
+            # HTTP status it came with (most errors come as HTTP 400).
+            status = str(error.status)
+            if missing_ok and status == "404":
                 return None
             log.error(
                 "storage %s failed: %s %s %s", action, error.status, error.code, error.message
             )
+            if status.startswith("4") and status != "429":
+                raise StorageMisconfigured() from error
             raise StorageUnavailable() from error
         # Network failures come through as raw httpx errors. A ValueError is an answer
         # that is not the JSON storage3 expects (our own keys are checked before the call).
