@@ -22,3 +22,5 @@ photos = Table(
     sqlite_autoincrement=True,
 )
 Index("uq_photos_product_id_sha256", photos.c.product_id, photos.c.sha256, unique=True)
+# The dashboard's photos per person this week.
+Index("ix_photos_created_at", photos.c.created_at, photos.c.created_by)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, update
 from sqlalchemy import delete as sql_delete
 
-from productinfo import activity, ledger
+from productinfo import activity, ledger, merging
 from productinfo.db import insert_ignoring_conflicts, utcnow
 from productinfo.errors import Forbidden, NotFound, ValidationFailed
 from productinfo.photos import images, queries
@@ -51,8 +51,10 @@ def upload(
 ) -> tuple[dict, bool]:
     """Check, clean and store a photo of a live product; return (photo, created).
 
-    The same bytes sent again for the same product give back the same photo.
+    The same bytes sent again for the same product give back the same photo. A
+    product merged into another (by an admin, since the app last pulled) is that other.
     """
+    product_id = merging.kept(conn, products, [product_id]).get(product_id, product_id)
     live = conn.execute(
         select(products.c.id).where(products.c.id == product_id, products.c.deleted_at.is_(None))
     ).scalar()

@@ -7,7 +7,8 @@ from productinfo.db import connection, get_engine, utcnow
 from productinfo.envelope import ok
 from productinfo.http import ApiBlueprint
 from productinfo.ledger import PushAnswer
-from productinfo.products import export, queries, service
+from productinfo.pagination import PageQuery
+from productinfo.products import changes, export, queries, service
 from productinfo.products.schemas import (
     BarcodePath,
     ExportQuery,
@@ -15,6 +16,7 @@ from productinfo.products.schemas import (
     NewProducts,
     Product,
     ProductChanges,
+    ProductEvent,
     ProductPath,
     ProductRef,
     ProductsToAdd,
@@ -80,6 +82,24 @@ def get_product_by_barcode(barcode: str):
 def get_product(product_id: int):
     """Get one product."""
     return ok(Product.model_validate(queries.get(connection(), get_storage(), product_id)))
+
+
+@bp.read(
+    "/products.changes/<product_id>",
+    path=ProductPath,
+    query=PageQuery,
+    response=list[ProductEvent],
+    paginated=True,
+)
+def get_product_changes(product_id: int, query: PageQuery):
+    """List a product's history, newest first: who added it, who changed what and when.
+
+    A deleted or merged product keeps its history.
+    """
+    events, next_cursor = changes.events(
+        connection(), product_id, cursor=query.cursor, limit=query.limit
+    )
+    return ok([ProductEvent.model_validate(e) for e in events], next_cursor=next_cursor)
 
 
 @bp.read("/products.history", query=HistoryQuery, response=list[Product], paginated=True)

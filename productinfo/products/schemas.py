@@ -94,6 +94,22 @@ class Product(BaseModel):
     photos: list[Photo]
 
 
+class ProductEvent(BaseModel):
+    """One event of a product's history, and who caused it."""
+
+    id: int
+    kind: str = Field(
+        description="product_added, product_updated (with `changes`: each field's value "
+        "before and after), photo_uploaded, photo_deleted, product_deleted, products_merged.",
+        examples=["product_updated"],
+    )
+    by: Uploader | None = Field(description="Who did it; null if the account is gone.")
+    created_at: dt.datetime
+    details: dict = Field(
+        examples=[{"product_id": 7, "changes": {"name": {"from": "Ifri 1.5L", "to": "Ifri 1.5 L"}}}]
+    )
+
+
 class SyncProduct(BaseModel):
     local_id: LocalId
     name: Name
