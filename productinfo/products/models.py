@@ -56,6 +56,13 @@ Index(
     sqlite_where=products.c.deleted_at.is_(None),
     postgresql_where=products.c.deleted_at.is_(None),
 )
+# The few tombstones, found without a scan (photos of removed products, left out of counts).
+Index(
+    "ix_products_removed_id",
+    products.c.id,
+    sqlite_where=products.c.deleted_at.is_not(None),
+    postgresql_where=products.c.deleted_at.is_not(None),
+)
 # Search anywhere in a name on Postgres; SQLite scans, which suits a local catalogue.
 Index(
     "ix_products_name_key_trgm",
