@@ -93,6 +93,21 @@ def history(conn: Connection, user_id: int, *, kind: str | None = None, cursor=N
     return split_page(rows, ("id",), limit)
 
 
+def last_activity(user_id):
+    """Select when a user last did something themselves (an admin's action on them aside).
+
+    `user_id` may be a column, to ask it of each row of a list: the newest event is
+    found by the (user_id, id) index, without reading the user's whole history.
+    """
+    return (
+        select(activity.c.created_at)
+        .where(activity.c.user_id == user_id, activity.c.actor_id.is_(None))
+        .order_by(activity.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def stats(conn: Connection, user_id: int) -> dict:
     """Count what a user has contributed and find their last activity."""
     counts = dict(
@@ -105,9 +120,7 @@ def stats(conn: Connection, user_id: int) -> dict:
             .group_by(activity.c.kind)
         ).all()
     )
-    last = conn.execute(
-        select(func.max(activity.c.created_at)).where(activity.c.user_id == user_id)
-    ).scalar()
+    last = conn.execute(select(last_activity(user_id))).scalar()
     return {
         "products_added": counts.get("product_added", 0),
         "photos_uploaded": counts.get("photo_uploaded", 0),
