@@ -24,12 +24,20 @@ __all__ = [
     "barcodes",
     "create_app",
     "db",
+    "decode_access_subject",
     "decode_cursor",
     "encode_cursor",
     "make_key",
     "process_photo",
     "products",
 ]
+
+
+def decode_access_subject(token: str) -> int:
+    """Return the user id an access token names, without checking it (the bench made it)."""
+    import jwt
+
+    return int(jwt.decode(token, options={"verify_signature": False})["sub"])
 
 
 def process_photo(data: bytes, **limits):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from productinfo.merges.duplicates import similarity, trigrams, twin_key
+from productinfo.merges.duplicates import gather, similarity, trigrams, twin_key
 from tests.helpers import assert_error, assert_ok
 
 NAMES = [
@@ -127,3 +127,14 @@ def test_trigrams_as_pg_trgm_makes_them():
     assert trigrams("Cat") == {"  c", " ca", "cat", "at "}
     assert trigrams("a-b") == {"  a", " a ", "  b", " b "}
     assert similarity(trigrams("cevital"), trigrams("cevital spa")) == 8 / 12
+
+
+def test_alike_names_that_chain_make_small_groups():
+    # 1~2, 2~3, 3~4, 4~5: no group of five, but each company in one group.
+    chain = {(1, 2): 0.6, (2, 3): 0.7, (3, 4): 0.6, (4, 5): 0.9}
+    assert gather(chain) == [
+        {"companies": [1, 2], "similarity": 0.6},
+        {"companies": [3, 4, 5], "similarity": 0.9},
+    ]
+    # 3's twins were taken: it joins the group of its most alike twin, 2.
+    assert gather({(1, 2): 0.6, (2, 3): 0.7}) == [{"companies": [1, 2, 3], "similarity": 0.7}]

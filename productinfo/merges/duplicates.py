@@ -11,7 +11,7 @@ likely twins when
   the same measure computed here (`trigrams`, `similarity`: pg_trgm's definition)
   over the live companies, found through an index of trigrams built per request.
 
-Twins of twins form one group. The normalised names, and on SQLite the whole
+Each group is a company and its twins (see `gather`). The normalised names, and on SQLite the whole
 comparison, are computed in Python over at most MAX_SCANNED companies (the oldest),
 a bound far above a company catalogue's size; the answer says when it was reached.
 """
@@ -21,7 +21,7 @@ import unicodedata
 from collections import defaultdict
 from itertools import combinations
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, text
 from sqlalchemy.orm import aliased
 
 from productinfo.catalog.models import companies
@@ -84,7 +84,7 @@ def find(conn: Connection, *, threshold: float, cursor=None, limit: int) -> tupl
     for pair, score in alike(conn, names, threshold).items():
         scores.setdefault(pair, score)
 
-    groups = _groups(scores)
+    groups = gather(scores)
     ordered = sorted(groups, key=lambda group: (-group["similarity"], group["companies"][0]))
     if cursor is not None:
         if not _is_position(cursor):
@@ -111,14 +111,20 @@ def _is_position(cursor) -> bool:
 def _similar_postgres(conn: Connection, names: dict, threshold: float) -> dict:
     """Find pairs of live companies whose names are alike, with pg_trgm and its index."""
     a, b = aliased(companies), aliased(companies)
-    score = func.similarity(a.c.name_key, b.c.name_key)
     query = (
-        select(a.c.id, b.c.id, score)
-        # `%` (alike above pg_trgm's own threshold, 0.3) is what the GIN index serves.
+        select(a.c.id, b.c.id, func.similarity(a.c.name_key, b.c.name_key))
+        # `%` (alike above pg_trgm's threshold) is what the GIN index serves.
         .join(b, and_(a.c.name_key.bool_op("%")(b.c.name_key), a.c.id < b.c.id))
-        .where(a.c.deleted_at.is_(None), b.c.deleted_at.is_(None), score >= threshold)
+        .where(a.c.deleted_at.is_(None), b.c.deleted_at.is_(None))
     )
-    return {(first, second): float(found) for first, second, found in conn.execute(query)}
+    # The index leaves out fewer candidates at pg_trgm's default threshold (0.3) than at
+    # the one asked: set for this query, then put back (the connection returns to a pool).
+    setting = "pg_trgm.similarity_threshold"
+    conn.execute(select(func.set_config(setting, str(threshold), False)))
+    try:
+        return {(first, second): float(found) for first, second, found in conn.execute(query)}
+    finally:
+        conn.execute(text(f"RESET {setting}"))
 
 
 def _similar_here(conn: Connection, names: dict, threshold: float) -> dict:
@@ -142,27 +148,33 @@ def _similar_here(conn: Connection, names: dict, threshold: float) -> dict:
     return pairs
 
 
-def _groups(scores: dict[tuple[int, int], float]) -> list[dict]:
-    """Join pairs into groups (twins of twins), each with its highest similarity."""
-    parent: dict[int, int] = {}
+def gather(scores: dict[tuple[int, int], float]) -> list[dict]:
+    """Gather pairs into groups: a company and its twins that no earlier group took.
 
-    def root(node: int) -> int:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for first, second in scores:
-        parent[root(second)] = root(first)
-    members, best = defaultdict(list), defaultdict(float)
-    for node in parent:
-        members[root(node)].append(node)
-    for (first, _), score in scores.items():
-        best[root(first)] = max(best[root(first)], score)
+    Alike names chain ("Ifri 1", "Ifri 2", "Ifri 3"...): grouping twins of twins would
+    make one group of them all, which no admin would merge into one. A company whose
+    twins were all taken joins the group of its most alike twin.
+    """
+    twins = defaultdict(dict)  # company -> {twin: score}
+    for (first, second), score in scores.items():
+        twins[first][second] = twins[second][first] = score
+    group_of, groups = {}, []
+    for center in sorted(twins):
+        if center in group_of:
+            continue
+        members = {twin: score for twin, score in twins[center].items() if twin not in group_of}
+        if members:
+            group = {"ids": {center, *members}, "similarity": max(members.values())}
+            groups.append(group)
+            group_of.update(dict.fromkeys(group["ids"], group))
+    for company in sorted(set(twins) - set(group_of)):
+        best = max(twins[company], key=lambda twin: (twins[company][twin], -twin))
+        group = group_of[best]
+        group["ids"].add(company)
+        group["similarity"] = max(group["similarity"], twins[company][best])
     return [
-        {"companies": sorted(ids), "similarity": round(best[top], 3)}
-        for top, ids in members.items()
+        {"companies": sorted(group["ids"]), "similarity": round(group["similarity"], 3)}
+        for group in groups
     ]
 
 
