@@ -15,7 +15,9 @@ function value(field, shown) {
 
 function changed(details) {
   // Events recorded before values were kept name only the fields sent.
-  if (!details.changes) return `changed the ${details.fields.map((f) => FIELDS[f] || f).join(", ")}`;
+  if (!details.changes) {
+    return `changed the ${details.fields.map((f) => FIELDS[f] || f).join(", ")}`;
+  }
   const parts = Object.entries(details.changes).map(
     ([field, { from, to }]) =>
       `the ${FIELDS[field] || field} from “${value(field, from)}” to “${value(field, to)}”`,

@@ -98,7 +98,8 @@ export function mergeSection(product, { signal, done }) {
   // of the maker's name would find every product of that maker).
   const maker = product.company.name.toLowerCase();
   const words = product.name.split(/\s+/).filter((part) => part.length >= 3);
-  const word = words.find((part) => !maker.includes(part.toLowerCase())) || words[0] || product.name;
+  const word =
+    words.find((part) => !maker.includes(part.toLowerCase())) || words[0] || product.name;
   api
     .get("/products.search", { q: word, company_id: product.company.id, limit: 6 }, { signal })
     .then((answer) => {

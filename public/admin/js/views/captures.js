@@ -109,7 +109,11 @@ export function render(main, ctx) {
           throw error;
       }
     }
-    return api.get("/products.search", { q: state.q, ...filters(), cursor, limit: PAGE }, { signal });
+    return api.get(
+      "/products.search",
+      { q: state.q, ...filters(), cursor, limit: PAGE },
+      { signal },
+    );
   }
 
   function described() {

@@ -43,7 +43,8 @@ export function render(main, ctx) {
     const name = nameOf(person);
     title.textContent = name;
     document.title = `${name} · Admin console`;
-    const status = person.disabled ? "Disabled" : person.approved ? "Active" : "Waiting for approval";
+    let status = person.approved ? "Active" : "Waiting for approval";
+    if (person.disabled) status = "Disabled";
     const { stats } = person;
     const photos = photoLoader(ctx);
     const gallery = h("ul", { class: "gallery" });
