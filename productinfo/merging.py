@@ -55,7 +55,7 @@ def check(conn: Connection, table: Table, *, from_id: int, into_id: int, noun: s
     """
     if from_id == into_id:
         raise ValidationFailed.field(
-            "into_id", f"is the {noun} to merge: pick the {noun} to keep", code="merge_into_itself"
+            "into_id", f"must differ from from_id, the {noun} to remove", code="merge_into_itself"
         )
     # Locked in id order, so that two merges of the same pair wait for each other
     # instead of deadlocking; and a merge the other way round then finds a tombstone.

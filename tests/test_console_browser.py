@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, update
 
 from productinfo.products.models import products
 from productinfo.security import tokens
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, pull_all
 from tests.servers import chromium, waitress
 
 pytestmark = pytest.mark.browser
@@ -169,22 +169,13 @@ class Api:
         return account
 
     def pull_all(self, token, cursor=None):
-        """Pull until nothing more waits; return ({kind: {id: record}}, {kind: ids}, cursor)."""
-        changed = {"categories": {}, "companies": {}, "products": {}}
-        deleted = {kind: set() for kind in changed}
-        while True:
-            query = f"?cursor={cursor}" if cursor else ""
-            response = self.request.get(
-                f"/sync.pull{query}", headers={"Authorization": f"Bearer {token}"}
-            )
-            body = response.json()
-            assert response.status == 200, body
-            for kind, changes in body["data"].items():
-                changed[kind].update({record["id"]: record for record in changes["changed"]})
-                deleted[kind].update(changes["deleted"])
-            cursor = body["next_cursor"]
-            if not body["has_more"]:
-                return changed, deleted, cursor
+        """Pull as a phone would; return (changed, deleted, cursor)."""
+
+        def get(query):
+            url = f"/sync.pull?{urllib.parse.urlencode(query)}"
+            return self.request.get(url, headers={"Authorization": f"Bearer {token}"}).json()
+
+        return pull_all(get, cursor)
 
     def every_product(self, token, **filters):
         """Every live product, newest first, page after page of /products.history."""

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests import helpers
 from tests.helpers import assert_error, assert_ok
 from tests.images import encode, halves
 
@@ -16,6 +17,17 @@ GTINS = ["5449000000996", "036000291452", "96385074", "4006381333931"]
 @pytest.fixture
 def category(admin):
     return assert_ok(admin.post("/categories.add", json={"name": "Dairy"}))["id"]
+
+
+def offline(local_id, name, barcode, category, company_local_id):
+    """A product as the phone pushes it, naming its maker by the maker's local id."""
+    return {
+        "local_id": local_id,
+        "name": name,
+        "barcode": barcode,
+        "category_id": category,
+        "company_local_id": company_local_id,
+    }
 
 
 def push(client, path, body, device=DEVICE):
@@ -35,19 +47,10 @@ def add_companies(client, names: dict):
 
 
 def pull_all(client, cursor=None):
-    """Pull until nothing more waits; return ({kind: {id: record}}, {kind: {ids}}, cursor)."""
-    changed = {"categories": {}, "companies": {}, "products": {}}
-    deleted = {kind: set() for kind in changed}
-    while True:
-        query = {"cursor": cursor} if cursor else {}
-        body = client.get("/sync.pull", query_string=query).get_json()
-        assert body["status"] == 200, body
-        for kind, changes in body["data"].items():
-            changed[kind].update({record["id"]: record for record in changes["changed"]})
-            deleted[kind].update(changes["deleted"])
-        cursor = body["next_cursor"]
-        if not body["has_more"]:
-            return changed, deleted, cursor
+    """Pull as the phone would; return (changed, deleted, cursor)."""
+    return helpers.pull_all(
+        lambda query: client.get("/sync.pull", query_string=query).get_json(), cursor
+    )
 
 
 def company_rows(fetch):
@@ -73,20 +76,8 @@ def test_merging_companies_moves_products_and_reaches_pulls_and_pushes(
         "/products.add",
         {
             "products": [
-                {
-                    "local_id": 10,
-                    "name": "Elio 1L",
-                    "barcode": GTINS[0],
-                    "category_id": category,
-                    "company_local_id": 1,
-                },
-                {
-                    "local_id": 11,
-                    "name": "Elio 5L",
-                    "barcode": GTINS[1],
-                    "category_id": category,
-                    "company_local_id": 2,
-                },
+                offline(10, "Elio 1L", GTINS[0], category, 1),
+                offline(11, "Elio 5L", GTINS[1], category, 2),
             ]
         },
     )["mapping"]["products"]
@@ -115,17 +106,7 @@ def test_merging_companies_moves_products_and_reaches_pulls_and_pushes(
     again = push(
         staff,
         "/products.add",
-        {
-            "products": [
-                {
-                    "local_id": 12,
-                    "name": "Elio 2L",
-                    "barcode": GTINS[2],
-                    "category_id": category,
-                    "company_local_id": 1,
-                }
-            ]
-        },
+        {"products": [offline(12, "Elio 2L", GTINS[2], category, 1)]},
     )
     assert [r["status"] for r in again["results"]] == ["created"]
     new_product = again["mapping"]["products"]["12"]
@@ -187,17 +168,7 @@ def test_merges_chain_to_the_company_kept_last(admin, staff, category, fetch):
     again = push(
         staff,
         "/products.add",
-        {
-            "products": [
-                {
-                    "local_id": 1,
-                    "name": "Selecto",
-                    "barcode": GTINS[0],
-                    "category_id": category,
-                    "company_local_id": 0,
-                }
-            ]
-        },
+        {"products": [offline(1, "Selecto", GTINS[0], category, 0)]},
     )
     product = again["mapping"]["products"]["1"]
     assert fetch("SELECT company_id FROM products WHERE id = :id", id=product) == [
@@ -205,74 +176,6 @@ def test_merges_chain_to_the_company_kept_last(admin, staff, category, fetch):
     ]
     plain = assert_ok(add_companies(admin, {"1": "hamoud"}))
     assert plain["mapping"] == {"1": third}
-
-
-@pytest.fixture
-def three_companies(admin):
-    names = {"0": "Ifri", "1": "Ifri SPA", "2": "Candia"}
-    mapping = assert_ok(add_companies(admin, names))["mapping"]
-    ids = {name: mapping[str(i)] for i, name in enumerate(["ifri", "twin", "candia"])}
-    assert_ok(admin.post("/companies.merge", json={"from_id": ids["twin"], "into_id": ids["ifri"]}))
-    return ids
-
-
-@pytest.mark.parametrize(
-    ("body", "status", "code", "field"),
-    [
-        pytest.param(
-            {"from_id": "ifri", "into_id": "ifri"},
-            422,
-            "merge_into_itself",
-            "into_id",
-            id="into itself",
-        ),
-        pytest.param(
-            {"from_id": 99999, "into_id": "ifri"},
-            404,
-            "company_not_found",
-            "from_id",
-            id="unknown from",
-        ),
-        pytest.param(
-            {"from_id": "candia", "into_id": 99999},
-            404,
-            "company_not_found",
-            "into_id",
-            id="unknown into",
-        ),
-        pytest.param(
-            {"from_id": "twin", "into_id": "candia"},
-            409,
-            "company_removed",
-            "from_id",
-            id="from merged elsewhere",
-        ),
-        pytest.param(
-            {"from_id": "candia", "into_id": "twin"},
-            409,
-            "company_removed",
-            "into_id",
-            id="into merged",
-        ),
-        pytest.param({"from_id": "candia"}, 422, "validation_failed", "into_id", id="no into"),
-        pytest.param(
-            {"from_id": "x1", "into_id": "ifri"},
-            422,
-            "validation_failed",
-            "from_id",
-            id="not an id",
-        ),
-        pytest.param(
-            {"from_id": 0, "into_id": "ifri"}, 422, "validation_failed", "from_id", id="id zero"
-        ),
-    ],
-)
-def test_company_merge_refusals(admin, fetch, three_companies, body, status, code, field):
-    body = {key: three_companies.get(value, value) for key, value in body.items()}
-    before = company_rows(fetch)
-    error = assert_error(admin.post("/companies.merge", json=body), status, code)
-    assert field in error["errors"], error
-    assert company_rows(fetch) == before
 
 
 def test_only_admins_merge(staff, admin, fetch):
@@ -310,20 +213,8 @@ def test_merging_products_moves_photos_once_and_reaches_pulls_and_pushes(
         "/products.add",
         {
             "products": [
-                {
-                    "local_id": "typo",
-                    "name": "Lben 1L",
-                    "barcode": GTINS[0],
-                    "category_id": category,
-                    "company_local_id": 1,
-                },
-                {
-                    "local_id": "right",
-                    "name": "Lben 1 L",
-                    "barcode": GTINS[1],
-                    "category_id": category,
-                    "company_local_id": 1,
-                },
+                offline("typo", "Lben 1L", GTINS[0], category, 1),
+                offline("right", "Lben 1 L", GTINS[1], category, 1),
             ]
         },
     )["mapping"]["products"]
@@ -359,17 +250,7 @@ def test_merging_products_moves_photos_once_and_reaches_pulls_and_pushes(
     again = push(
         staff,
         "/products.add",
-        {
-            "products": [
-                {
-                    "local_id": "typo",
-                    "name": "Lben 1L",
-                    "barcode": GTINS[0],
-                    "category_id": category,
-                    "company_local_id": 1,
-                }
-            ]
-        },
+        {"products": [offline("typo", "Lben 1L", GTINS[0], category, 1)]},
     )
     assert again["mapping"]["products"] == {"typo": kept}
     assert [r["status"] for r in again["results"]] == ["existing"]
@@ -393,77 +274,59 @@ def push_photo(client, local_id, product_local_id, data):
 
 
 @pytest.fixture
-def three_products(admin, category):
-    company = assert_ok(
-        admin.post("/companies.add", json={"companies": [{"id": 1, "name": "Ifri"}]})
-    )
-    refs = {"category_id": category, "company_id": company["mapping"]["1"]}
+def merged_companies(admin):
+    """Companies to merge: `kept`, `twin` (merged into it) and `other`."""
+    names = {"0": "Ifri", "1": "Ifri SPA", "2": "Candia"}
+    mapping = assert_ok(add_companies(admin, names))["mapping"]
+    ids = {key: mapping[str(i)] for i, key in enumerate(["kept", "twin", "other"])}
+    assert_ok(admin.post("/companies.merge", json={"from_id": ids["twin"], "into_id": ids["kept"]}))
+    return ids
+
+
+@pytest.fixture
+def merged_products(admin, category):
+    """Products to merge: `kept`, `twin` (merged into it), `other`, and one `deleted`."""
+    company = assert_ok(add_companies(admin, {"1": "Ifri"}))["mapping"]["1"]
+    refs = {"category_id": category, "company_id": company}
     made = {}
-    for key, barcode in zip(["kept", "twin", "other"], GTINS, strict=False):
+    for key, barcode in zip(["kept", "twin", "other", "deleted"], GTINS, strict=True):
         body = {"name": f"Water {key}", "barcode": barcode, **refs}
         made[key] = assert_ok(admin.post("/products.add", json=body))["id"]
-    deleted = assert_ok(
-        admin.post("/products.add", json={"name": "Gone", "barcode": GTINS[3], **refs})
-    )
-    assert_ok(admin.post("/products.delete", json={"id": deleted["id"]}))
-    made["deleted"] = deleted["id"]
-    assert_ok(
-        admin.post("/products.merge", json={"from_id": made["twin"], "into_id": made["kept"]})
-    )
+    assert_ok(admin.post("/products.delete", json={"id": made["deleted"]}))
+    merge = {"from_id": made["twin"], "into_id": made["kept"]}
+    assert_ok(admin.post("/products.merge", json=merge))
     return made
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "code", "field"),
-    [
-        pytest.param(
-            {"from_id": "kept", "into_id": "kept"},
-            422,
-            "merge_into_itself",
-            "into_id",
-            id="into itself",
-        ),
-        pytest.param(
-            {"from_id": 99999, "into_id": "kept"},
-            404,
-            "product_not_found",
-            "from_id",
-            id="unknown from",
-        ),
-        pytest.param(
-            {"from_id": "other", "into_id": 99999},
-            404,
-            "product_not_found",
-            "into_id",
-            id="unknown into",
-        ),
-        pytest.param(
-            {"from_id": "twin", "into_id": "other"},
-            409,
-            "product_removed",
-            "from_id",
-            id="from merged elsewhere",
-        ),
-        pytest.param(
-            {"from_id": "other", "into_id": "deleted"},
-            409,
-            "product_removed",
-            "into_id",
-            id="into deleted",
-        ),
-        pytest.param(
-            {"from_id": "deleted", "into_id": "other"},
-            409,
-            "product_removed",
-            "from_id",
-            id="from deleted",
-        ),
-        pytest.param({}, 422, "validation_failed", "from_id", id="empty body"),
-    ],
-)
-def test_product_merge_refusals(admin, fetch, three_products, body, status, code, field):
-    body = {key: three_products.get(value, value) for key, value in body.items()}
-    before = fetch("SELECT * FROM products ORDER BY id")
-    error = assert_error(admin.post("/products.merge", json=body), status, code)
+REFUSALS = {
+    "into itself": ({"from_id": "kept", "into_id": "kept"}, 422, "merge_into_itself", "into_id"),
+    "unknown from": ({"from_id": 99999, "into_id": "kept"}, 404, "{noun}_not_found", "from_id"),
+    "unknown into": ({"from_id": "other", "into_id": 99999}, 404, "{noun}_not_found", "into_id"),
+    "from merged": ({"from_id": "twin", "into_id": "other"}, 409, "{noun}_removed", "from_id"),
+    "into merged": ({"from_id": "other", "into_id": "twin"}, 409, "{noun}_removed", "into_id"),
+    "no into": ({"from_id": "other"}, 422, "validation_failed", "into_id"),
+    "empty body": ({}, 422, "validation_failed", "from_id"),
+    "not an id": ({"from_id": "x1", "into_id": "kept"}, 422, "validation_failed", "from_id"),
+    "id zero": ({"from_id": 0, "into_id": "kept"}, 422, "validation_failed", "from_id"),
+}
+# Only products are ever deleted.
+PRODUCT_REFUSALS = {
+    "into deleted": ({"from_id": "other", "into_id": "deleted"}, 409, "{noun}_removed", "into_id"),
+    "from deleted": ({"from_id": "deleted", "into_id": "other"}, 409, "{noun}_removed", "from_id"),
+}
+SCENARIOS = [
+    pytest.param(noun, *scenario, id=f"{noun} {name}")
+    for noun, table in (("company", REFUSALS), ("product", {**REFUSALS, **PRODUCT_REFUSALS}))
+    for name, scenario in table.items()
+]
+
+
+@pytest.mark.parametrize(("noun", "body", "status", "code", "field"), SCENARIOS)
+def test_merge_refusals(request, admin, fetch, noun, body, status, code, field):
+    plural = "companies" if noun == "company" else "products"
+    ids = request.getfixturevalue(f"merged_{plural}")
+    body = {key: ids.get(value, value) for key, value in body.items()}
+    before = fetch(f"SELECT * FROM {plural} ORDER BY id")
+    error = assert_error(admin.post(f"/{plural}.merge", json=body), status, code.format(noun=noun))
     assert field in error["errors"], error
-    assert fetch("SELECT * FROM products ORDER BY id") == before
+    assert fetch(f"SELECT * FROM {plural} ORDER BY id") == before
