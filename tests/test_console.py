@@ -142,7 +142,7 @@ def test_console_calls_only_documented_endpoints(staff):
     for script in SCRIPTS:
         called |= set(
             re.findall(
-                r"[\"'`](/(?:users|products|categories|companies|photo)\.[\w.]*/?)",
+                r"[\"'`](/(?:users|products|categories|companies|photo|stats|sync)\.[\w.]*/?)",
                 script.read_text(),
             )
         )
