@@ -23,6 +23,7 @@ from productinfo.storage import make_key  # noqa: E402
 __all__ = [
     "barcodes",
     "create_app",
+    "decode_access_subject",
     "schema",
     "decode_cursor",
     "encode_cursor",
@@ -30,6 +31,13 @@ __all__ = [
     "process_photo",
     "products",
 ]
+
+
+def decode_access_subject(token: str) -> int:
+    """Return the user id an access token names, without checking it (the bench made it)."""
+    import jwt
+
+    return int(jwt.decode(token, options={"verify_signature": False})["sub"])
 
 
 def process_photo(data: bytes, **limits):

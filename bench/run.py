@@ -1,7 +1,8 @@
 """Measure the app against its peers and baselines; print every target, write docs/performance.md.
 
     .venv/bin/python bench/run.py [--quick] [--databases sqlite,postgres] [--sizes 100000,1000000]
-                                  [--only http,search,pull,bulk,memory,cold,photo] [--skip ...]
+                                  [--only http,search,pull,bulk,memory,cold,photo,admin]
+                                  [--skip ...]
                                   [--postgres URL] [--threads 4] [--connections 8] [--no-docs]
 
 For each database and catalogue size (seeded by bench/seed.py and kept between
@@ -16,8 +17,9 @@ apart, so that the noise of a shared machine hits both sides alike.
 The servers (see SERVERS): the app; the true floor and the naive server of
 bench/baselines.py; PostgREST (bench/postgrest.py) when its binary is installed;
 the app with the settings it has on Vercel. Then, with the app: search latency,
-the first full sync pull, a 1,000-product push, memory; then cold start
-(bench/cold_start.py) and the photo pipeline (bench/photo_pipeline.py).
+the first full sync pull, a 1,000-product push, memory, the admin console's pages
+(bench/admin_pages.py); then cold start (bench/cold_start.py) and the photo
+pipeline (bench/photo_pipeline.py).
 
 --quick: 3 rounds of 1 s per figure, the 100k catalogue only (about ten minutes).
 The full run (5 rounds of 3 s, 100k and 1M) takes about half an hour, plus
@@ -39,6 +41,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import admin_pages
 import cold_start
 import load
 import photo_pipeline
@@ -53,7 +56,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-PHASES = ("http", "search", "pull", "bulk", "memory", "cold", "photo")
+PHASES = ("http", "search", "pull", "bulk", "memory", "cold", "photo", "admin")
 SERVERS = {
     "app": "waitress serving `productinfo:create_app` as in production: its pooled engine, "
     "access log at INFO, rate limiter (limit raised, still counted)",
@@ -85,6 +88,7 @@ POSTGREST_RATIO, FLOOR_RATIO, VERCEL_RATIO = 1.0, 0.35, 2.0
 SEARCH_MS = {"postgres": 10, "sqlite": 30}
 COLD_RATIO, PHOTO_RATIO = 2.0, 2.5
 PUSH_RATIO, PUSH_SECONDS = 20, 0.5
+DASHBOARD_MS = 1000
 RUN = ".venv/bin/python bench/run.py"
 
 
@@ -106,6 +110,7 @@ class Bench:
         self.rng = random.Random(42)
         self.http = []  # rows: database, size, endpoint, {kind: summary}
         self.bulk, self.memory, self.search, self.pulls, self.notes = [], [], [], [], []
+        self.admin = []  # rows: database, size, {page: figures}
         self.postgrest = postgrest.binary() if "postgres" in args.databases else None
         self.postgrest_secret = postgrest.new_secret()
 
@@ -152,6 +157,8 @@ class Bench:
                 self.run_pull(database, size, app, token)
             if first and self.wants("bulk"):
                 self.run_bulk(database, size, url, app, token)
+            if self.wants("admin"):
+                self.run_admin(database, size, url, app)
 
     def peers(self, database: str, url: str):
         """Start the servers the app is measured against; return {kind: server}."""
@@ -254,6 +261,17 @@ class Bench:
         finally:
             _forget_pushed(url, size)
         self.bulk.append((database, size, batch, batch_server, singles))
+
+    def run_admin(self, database: str, size: int, url: str, app) -> None:
+        """Time the admin console's pages, one request at a time, against a lookup."""
+        self.log(f"{database} {size:,}: admin pages")
+        token = servers.sign_up(app)
+        _make_admin(url, token)
+        until = admin_pages.last_day(size, seed.START)
+        lookup = f"/products.getByBarcode/{seed.barcode(size // 3)}"
+        runs = 5 if self.args.quick else 11
+        found = admin_pages.measure(app.url, token, until=until, lookup=lookup, runs=runs)
+        self.admin.append((database, size, found))
 
     def run_memory(self, database: str, size: int, url: str) -> None:
         """Measure a fresh server's resident memory after 1k, then 20k, mixed requests."""
@@ -385,6 +403,19 @@ def _push_one_by_one(client, companies, products) -> float:
         _expect_ok(response)
         elapsed += response[2]
     return elapsed
+
+
+def _make_admin(url: str, token: str) -> None:
+    """Make the account of an access token an admin, as `flask create-admin` would."""
+    from project import decode_access_subject
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET role = 'admin' WHERE id = :id"),
+            {"id": decode_access_subject(token)},
+        )
+    engine.dispose()
 
 
 def _forget_pushed(url: str, size: int) -> None:
@@ -536,6 +567,29 @@ def report(bench: Bench, cold: dict | None, photo: tuple | None) -> list[str]:
                 "over the wire are the same with and without it. The gzip column is what "
                 "gzip (level 6) makes of the same bodies.",
             ]
+    if bench.admin:
+        lines += ["", "### The admin console's pages: p50, one request at a time", ""]
+        lines += ["| database | products | page | p50 | ÷ lookup | found |"]
+        lines += ["|---|---:|---|---:|---:|---:|"]
+        for database, size, found in bench.admin:
+            for name, figures in found.items():
+                if name == "lookup":
+                    continue
+                lines.append(
+                    f"| {database} | {size:,} | {name} | {figures['p50_ms']:.0f} ms "
+                    f"| {figures['ratio']:.1f}× | {figures['found']:,} |"
+                )
+        lines += [
+            "",
+            "Found: captures in the window for the dashboard, groups for the twins, products "
+            "for the history. The lookup is a barcode lookup of the same app, alternating with "
+            "each page; its p50: "
+            + ", ".join(
+                f"{db} {size:,} {found['lookup']['p50_ms']:.1f} ms"
+                for db, size, found in bench.admin
+            )
+            + ".",
+        ]
     if bench.bulk:
         lines += ["", "### Bulk add: 1,000 products and 100 companies", ""]
         lines += [
@@ -687,6 +741,19 @@ def targets(bench: Bench, cold: dict | None, photo: tuple | None) -> list[dict]:
                 f"gzip: {asked['gzip_bytes'] / asked['json_bytes']:.2f}× the bytes",
                 None,
                 f"{RUN} --databases {database} --only pull",
+            )
+        )
+    for database, size, pages in bench.admin:
+        days = ("dashboard, 30 days", "dashboard, 90 days")
+        worst = max(pages[name]["p50_ms"] for name in days)
+        found.append(
+            _target(
+                f"7. dashboard p50 ≤ {DASHBOARD_MS / 1000:g} s, 30 and 90 days "
+                f"({database}, {size:,})",
+                " / ".join(f"{name[11:]} {pages[name]['p50_ms']:.0f} ms" for name in days),
+                f"{max(pages[name]['ratio'] for name in days):.0f}× a lookup",
+                worst <= DASHBOARD_MS,
+                f"{RUN} --databases {database} --sizes {size} --only admin",
             )
         )
     found += _earlier_targets(bench, http)

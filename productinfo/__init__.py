@@ -30,13 +30,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from productinfo.catalog.routes import bp as catalog_bp
     from productinfo.console import bp as console_bp
     from productinfo.health import bp as health_bp
+    from productinfo.merges.routes import bp as merges_bp
     from productinfo.products.routes import bp as products_bp
+    from productinfo.stats.routes import bp as stats_bp
     from productinfo.sync.routes import bp as sync_bp
 
     auth.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(products_bp)
+    app.register_blueprint(merges_bp)
+    app.register_blueprint(stats_bp)
     photos.init_app(app)
     app.register_blueprint(sync_bp)
     app.register_blueprint(openapi.bp)

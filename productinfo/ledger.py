@@ -45,6 +45,8 @@ Index(
     sync_mappings.c.local_id,
     unique=True,
 )
+# Redirecting the mappings of a merged record finds them by server id.
+Index("ix_sync_mappings_kind_server_id", sync_mappings.c.kind, sync_mappings.c.server_id)
 
 PLURAL = {"company": "companies", "product": "products", "photo": "photos"}
 
@@ -118,6 +120,13 @@ def forget(conn: Connection, scope: dict, kind: str, local_id: str) -> None:
             m.local_id == local_id,
         )
     )
+
+
+def redirect(conn: Connection, kind: str, from_id: int, into_id: int) -> None:
+    """Make every local id mapped to a merged record map to the record it was merged into."""
+    m = sync_mappings.c
+    mappings = sync_mappings.update().where(m.kind == kind, m.server_id == from_id)
+    conn.execute(mappings.values(server_id=into_id))
 
 
 def result(index: int, local_id, status: str, server_id=None, **extra) -> dict:

@@ -37,6 +37,24 @@ def admin_with_product(app, barcode: str = "X1") -> tuple:
     return client, add_product(client, make_catalogue(client), barcode)["id"]
 
 
+def pull_all(get, cursor=None):
+    """Pull until nothing more waits, with `get(query) -> body` calling /sync.pull.
+
+    Return ({kind: {id: record}}, {kind: {ids deleted}}, the last cursor).
+    """
+    changed = {"categories": {}, "companies": {}, "products": {}}
+    deleted = {kind: set() for kind in changed}
+    while True:
+        body = get({"cursor": cursor} if cursor else {})
+        assert body["status"] == 200, body
+        for kind, changes in body["data"].items():
+            changed[kind].update({record["id"]: record for record in changes["changed"]})
+            deleted[kind].update(changes["deleted"])
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return changed, deleted, cursor
+
+
 def assert_error(response, status: int, code: str | None = None) -> dict:
     """Check the error envelope: the status twice, a sentence, a code, field errors, an id."""
     body = response.get_json()

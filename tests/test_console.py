@@ -18,7 +18,8 @@ REQUIRED_POLICY = {
     "script-src": {"'self'"},
     "style-src": {"'self'"},
     "img-src": {"'self'", "blob:", "data:"},
-    "connect-src": {"'self'"},
+    # Photos: /photos/<key> answers with a redirect to Supabase Storage, fetched too.
+    "connect-src": {"'self'", "https://*.supabase.co"},
     "object-src": {"'none'"},
     "base-uri": {"'none'"},
     "frame-ancestors": {"'none'"},
@@ -39,6 +40,14 @@ def assert_strict_policy(header: str) -> None:
     for name, sources in REQUIRED_POLICY.items():
         assert directives.get(name) == sources, (name, header)
     assert "unsafe-inline" not in header and "unsafe-eval" not in header
+
+
+def test_a_supabase_project_on_its_own_domain_is_allowed_for_photos(make_supabase_app):
+    app = make_supabase_app()  # the contract fake, on 127.0.0.1
+    with app.test_client().get("/admin") as response:
+        response.make_sequence()
+    sources = policy(response.headers["Content-Security-Policy"])["connect-src"]
+    assert sources == {"'self'", "https://*.supabase.co", app.config["SUPABASE_URL"]}
 
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/", "/admin/index.html"])
@@ -142,7 +151,7 @@ def test_console_calls_only_documented_endpoints(staff):
     for script in SCRIPTS:
         called |= set(
             re.findall(
-                r"[\"'`](/(?:users|products|categories|companies|photo)\.[\w.]*/?)",
+                r"[\"'`](/(?:users|products|categories|companies|photo|stats|sync)\.[\w.]*/?)",
                 script.read_text(),
             )
         )

@@ -185,11 +185,17 @@ def backend_pid(engine) -> int:
 
 
 def terminate(pid: int) -> None:
-    """End a server connection from outside, as a pooler or a restart would."""
-    server = create_engine(POSTGRES_URL)
-    with server.begin() as conn:
+    """End a server connection from outside, as a pooler or a restart would, and wait until
+    it is gone: the server process ends a moment after it is told to."""
+    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
         assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        deadline = time.monotonic() + 10
+        while conn.execute(alive, {"pid": pid}).scalar() and time.monotonic() < deadline:
+            time.sleep(0.02)
     server.dispose()
+    time.sleep(0.1)  # and its goodbye has reached the client's socket
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

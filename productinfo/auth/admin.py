@@ -5,7 +5,7 @@ domain, with a verified address. The last one can neither step down nor be
 disabled; an admin who cannot act does not count.
 """
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from productinfo import activity
@@ -24,20 +24,35 @@ from productinfo.db import utcnow
 from productinfo.errors import Conflict
 from productinfo.pagination import keyset, split_page
 
+STATUS = {
+    "pending": and_(users.c.approved_at.is_(None), users.c.disabled_at.is_(None)),
+    "active": and_(users.c.approved_at.is_not(None), users.c.disabled_at.is_(None)),
+    "disabled": users.c.disabled_at.is_not(None),
+}
+
 
 def list_users(conn: Connection, *, role=None, status=None, cursor=None, limit: int):
-    """Return a page of accounts, oldest first, optionally by role or status."""
-    query = select(users)
+    """Return a page of accounts, oldest first, optionally by role or status, each with
+    when they last did something (`last_activity_at`)."""
+    query = select(users, activity.last_activity(users.c.id).label("last_activity_at"))
     if role:
         query = query.where(users.c.role == role)
-    if status == "pending":
-        query = query.where(users.c.approved_at.is_(None), users.c.disabled_at.is_(None))
-    elif status == "active":
-        query = query.where(users.c.approved_at.is_not(None), users.c.disabled_at.is_(None))
-    elif status == "disabled":
-        query = query.where(users.c.disabled_at.is_not(None))
+    if status:
+        query = query.where(STATUS[status])
     rows = conn.execute(keyset(query, (users.c.id,), cursor, limit)).mappings().all()
     return split_page(rows, ("id",), limit)
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Count the accounts in each list of the staff page: everyone, by status, the admins."""
+    wanted = {**STATUS, "admins": users.c.role == "admin"}
+    row = conn.execute(
+        select(
+            func.count().label("all"),
+            *(func.count(case((condition, 1))).label(name) for name, condition in wanted.items()),
+        )
+    ).one()
+    return dict(row._mapping)
 
 
 def set_role(

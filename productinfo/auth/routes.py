@@ -10,11 +10,14 @@ from productinfo.auth.accounts import Settings, get_user, public_user
 from productinfo.auth.guard import authenticate, current_user
 from productinfo.auth.schemas import (
     Activity,
+    Counts,
     ForgotPassword,
     HistoryQuery,
+    Listed,
     Login,
     Logout,
     Me,
+    Person,
     Refresh,
     ResetPassword,
     SetRole,
@@ -24,6 +27,7 @@ from productinfo.auth.schemas import (
     UpdateProfile,
     User,
     UserListQuery,
+    UserPath,
     UserRef,
 )
 from productinfo.db import after_commit, connection
@@ -236,13 +240,28 @@ def reset_password(body: ResetPassword):
 # Administration
 
 
-@bp.read("/users.list", access="admin", query=UserListQuery, response=list[User], paginated=True)
+@bp.read("/users.list", access="admin", query=UserListQuery, response=list[Listed], paginated=True)
 def list_users(query: UserListQuery):
-    """List accounts, oldest first, optionally by role or status."""
+    """List accounts, oldest first, optionally by role or status, with their last activity."""
     rows, next_cursor = admin.list_users(
         connection(), role=query.role, status=query.status, cursor=query.cursor, limit=query.limit
     )
-    return ok([User(**public_user(row)) for row in rows], next_cursor=next_cursor)
+    listed = [Listed(**public_user(row), last_activity_at=row["last_activity_at"]) for row in rows]
+    return ok(listed, next_cursor=next_cursor)
+
+
+@bp.read("/users.counts", access="admin", response=Counts)
+def count_users():
+    """Count the accounts: all, waiting for approval (`pending`), active, disabled, admins."""
+    return ok(Counts.model_validate(admin.counts(connection())))
+
+
+@bp.read("/users.getById/<user_id>", access="admin", path=UserPath, response=Person)
+def get_user_by_id(user_id: int):
+    """Get one account with its statistics: captures, photos, last activity."""
+    conn = connection()
+    user = get_user(conn, user_id)
+    return ok(Person(**public_user(user), stats=activity.stats(conn, user_id)))
 
 
 def _admin_change(change, *args, **kwargs):

@@ -119,6 +119,30 @@ class Me(User):
     stats: Stats
 
 
+class Listed(User):
+    """An account in the admins' list."""
+
+    last_activity_at: dt.datetime | None = Field(
+        description="When they last did something themselves (signed in, captured...)."
+    )
+
+
+class Person(Me):
+    """An account as the admins see it, with what it contributed."""
+
+
+class UserPath(BaseModel):
+    user_id: Id
+
+
+class Counts(BaseModel):
+    all: int
+    pending: int = Field(description="Waiting for an admin's approval.")
+    active: int
+    disabled: int
+    admins: int
+
+
 class Activity(BaseModel):
     """One event of a user's history."""
 

@@ -1,12 +1,14 @@
 """Rules and queries of the catalogue: categories and companies (manufacturers).
 
 Companies arrive from the apps in batches: all or nothing without a `device_id`,
-or as a device's push, with a result per record (see `productinfo.ledger`).
+or as a device's push, with a result per record (see `productinfo.ledger`). A
+company merged into another is a tombstone: listed nowhere, but its name still
+maps to the company it was merged into.
 """
 
 from sqlalchemy import Connection, Table, select, update
 
-from productinfo import activity
+from productinfo import activity, merging
 from productinfo.catalog.models import categories, companies
 from productinfo.catalog.schemas import SyncCompany
 from productinfo.db import any_of, insert_ignoring_conflicts, utcnow
@@ -17,9 +19,12 @@ from productinfo.pagination import keyset, split_page
 NAME_ORDER = ("name_key", "id")
 
 
+HIDDEN = ("name_key", "change_seq", "deleted_at", "merged_into_id")
+
+
 def _public(table: Table) -> list:
-    """Return the columns a client sees: all but the folded name and the change sequence."""
-    return [column for column in table.c if column.name not in ("name_key", "change_seq")]
+    """Return the columns a client sees: not the folded name, the change sequence, tombstones'."""
+    return [column for column in table.c if column.name not in HIDDEN]
 
 
 def clean_name(name: str) -> str:
@@ -100,7 +105,7 @@ def _category_exists(existing) -> Conflict:
 
 def get_companies(conn: Connection, *, q: str | None = None, cursor=None, limit: int):
     """Return a page of companies in name order, optionally those whose name contains `q`."""
-    query = select(*_public(companies))
+    query = select(*_public(companies)).where(companies.c.deleted_at.is_(None))
     if q and q.strip():
         query = query.where(companies.c.name_key.contains(name_key(q), autoescape=True))
     return _page(conn, companies, query, cursor=cursor, limit=limit)
@@ -176,13 +181,17 @@ def _store_companies(
     ]
     statement = insert_ignoring_conflicts(conn, companies, "name_key")
     created = set(conn.execute(statement.returning(companies.c.name_key), rows).scalars())
-    ids = dict(
-        conn.execute(
-            select(companies.c.name_key, companies.c.id).where(
-                any_of(conn, companies.c.name_key, first)
-            )
-        ).all()
-    )
+    rows = conn.execute(
+        select(companies.c.name_key, companies.c.id, companies.c.merged_into_id).where(
+            any_of(conn, companies.c.name_key, first)
+        )
+    ).all()
+    ids = {key: company_id for key, company_id, _ in rows}
+    # The name of a merged company leads to the company it was merged into.
+    merged = [company_id for _, company_id, merged_into in rows if merged_into is not None]
+    if merged:
+        kept = merging.kept(conn, companies, merged)
+        ids = {key: kept.get(company_id, company_id) for key, company_id in ids.items()}
     if created and user_id is not None:
         activity.record(
             conn, user_id, "companies_added", company_ids=sorted(ids[key] for key in created)

@@ -25,6 +25,8 @@ Index("uq_photos_product_id_sha256", photos.c.product_id, photos.c.sha256, uniqu
 # Each object belongs to one photo; the sweep looks keys up to be sure none is named.
 Index("uq_photos_key", photos.c.key, unique=True)
 Index("uq_photos_thumbnail_key", photos.c.thumbnail_key, unique=True)
+# The dashboard's photos per person this week.
+Index("ix_photos_created_at", photos.c.created_at, photos.c.created_by)
 
 # Objects that may be in storage without a photo row naming them: recorded (and committed)
 # before they are stored, and again when their row is deleted. Once their row exists the

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection, select, update
 from sqlalchemy import delete as sql_delete
 
-from productinfo import activity, ledger
+from productinfo import activity, ledger, merging
 from productinfo.db import end_transaction, insert_ignoring_conflicts, persist_now, utcnow
 from productinfo.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from productinfo.photos import images, queries
@@ -89,10 +89,12 @@ def upload(
 ) -> tuple[dict, bool]:
     """Check, clean and store a photo of a live product; return (photo, created).
 
-    The same bytes sent again for the same product give back the same photo.
+    The same bytes sent again for the same product give back the same photo. A
+    product merged into another (by an admin, since the app last pulled) is that other.
     """
     if len(data) > limits.max_bytes:
         raise limits.too_large(len(data))
+    product_id = merging.kept(conn, products, [product_id]).get(product_id, product_id)
     require_live(conn, product_id)
     # A retry after a lost answer is recognised before the costly decoding.
     existing = _existing(conn, product_id, hashlib.sha256(data).hexdigest())

@@ -22,8 +22,10 @@ products = Table(
     Column("created_by", ForeignKey("users.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # Deleted products stay as tombstones for the apps that synced them.
+    # Deleted products stay as tombstones for the apps that synced them; a product merged
+    # into another names it (no foreign key: added in place, without copying the table).
     Column("deleted_at", UTCDateTime),
+    Column("merged_into_id", Integer),
     change_seq(),
     Index("ix_products_change_seq_id", "change_seq", "id"),
     sqlite_autoincrement=True,
@@ -40,6 +42,27 @@ Index(
 Index("ix_products_created_by_id", products.c.created_by, products.c.id)
 Index("ix_products_category_id_id", products.c.category_id, products.c.id)
 Index("ix_products_company_id_id", products.c.company_id, products.c.id)
+# The dashboard's numbers and the date filters: live products by time, by maker.
+Index(
+    "ix_products_live_created_at",
+    products.c.created_at,
+    products.c.created_by,
+    sqlite_where=products.c.deleted_at.is_(None),
+    postgresql_where=products.c.deleted_at.is_(None),
+)
+Index(
+    "ix_products_live_company_id",
+    products.c.company_id,
+    sqlite_where=products.c.deleted_at.is_(None),
+    postgresql_where=products.c.deleted_at.is_(None),
+)
+# The few tombstones, found without a scan (photos of removed products, left out of counts).
+Index(
+    "ix_products_removed_id",
+    products.c.id,
+    sqlite_where=products.c.deleted_at.is_not(None),
+    postgresql_where=products.c.deleted_at.is_not(None),
+)
 # Search anywhere in a name on Postgres; SQLite scans, which suits a local catalogue.
 Index(
     "ix_products_name_key_trgm",

@@ -5,6 +5,9 @@ stable URLs; the whole catalogue's come from the storage backend passed in, for
 a spreadsheet that has no token.
 """
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.engine import RowMapping
 
@@ -21,6 +24,35 @@ from productinfo.products.models import products
 from productinfo.storage import Storage
 
 LIVE = products.c.deleted_at.is_(None)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which products a list keeps: by who added them, category, maker, and when added."""
+
+    created_by: int | None = None
+    category_id: int | None = None
+    company_id: int | None = None
+    since: dt.datetime | None = None  # inclusive
+    until: dt.datetime | None = None  # exclusive
+
+    def apply(self, query):
+        """Return `query` keeping only the products these filters allow."""
+        for column, value in (
+            (products.c.created_by, self.created_by),
+            (products.c.category_id, self.category_id),
+            (products.c.company_id, self.company_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if self.since is not None:
+            query = query.where(products.c.created_at >= self.since)
+        if self.until is not None:
+            query = query.where(products.c.created_at < self.until)
+        return query
+
+
+EVERY = Filters()
 
 
 def _query():
@@ -119,29 +151,23 @@ def get_many(conn: Connection, storage: Storage, product_ids: list[int]) -> list
     return with_photos(conn, storage, conn.execute(query).mappings().all())
 
 
-def history(
+def history(conn: Connection, storage: Storage, *, filters=EVERY, cursor=None, limit: int):
+    """Return a page of live products, newest first, optionally filtered."""
+    return _page(conn, storage, filters.apply(_query()), cursor=cursor, limit=limit)
+
+
+def search(
     conn: Connection,
     storage: Storage,
     *,
-    user_id=None,
-    category_id=None,
-    company_id=None,
+    q: str,
+    filters=EVERY,
     cursor=None,
     limit: int,
+    signed: bool = False,
 ):
-    """Return a page of live products, newest first, optionally filtered."""
-    query = _query()
-    if user_id is not None:
-        query = query.where(products.c.created_by == user_id)
-    if category_id is not None:
-        query = query.where(products.c.category_id == category_id)
-    if company_id is not None:
-        query = query.where(products.c.company_id == company_id)
-    return _page(conn, storage, query, cursor=cursor, limit=limit)
-
-
-def search(conn: Connection, storage: Storage, *, q: str, cursor=None, limit: int):
-    """Return a page of products whose name or manufacturer's name contains `q`, newest first."""
+    """Return a page of products whose name or manufacturer's name contains `q`, newest first
+    (their photo URLs signed if `signed`)."""
     folded = name_key(q)
     makers = select(companies.c.id).where(companies.c.name_key.contains(folded, autoescape=True))
     query = _query().where(
@@ -149,25 +175,28 @@ def search(conn: Connection, storage: Storage, *, q: str, cursor=None, limit: in
             products.c.name_key.contains(folded, autoescape=True), products.c.company_id.in_(makers)
         )
     )
+    query = filters.apply(query)
     return _page(conn, storage, query, cursor=cursor, limit=limit)
 
 
-def _page(conn: Connection, storage: Storage, query, *, cursor, limit: int):
+def _page(conn: Connection, storage: Storage, query, *, cursor, limit: int, signed=False):
     rows = (
         conn.execute(keyset(query, (products.c.id,), cursor, limit, descending=True))
         .mappings()
         .all()
     )
     rows, next_cursor = split_page(rows, ("id",), limit)
-    return with_photos(conn, storage, rows), next_cursor
+    return with_photos(conn, storage, rows, signed=signed), next_cursor
 
 
-def all_live(conn: Connection, storage: Storage, *, batch: int = 1000):
-    """Yield every live product, oldest first, a batch at a time, its photo URLs signed."""
+def all_live(conn: Connection, storage: Storage, *, filters=EVERY, batch: int = 1000):
+    """Yield every live product (that the filters keep), oldest first, a batch at a time, its
+    photo URLs signed."""
     after = 0
+    query = filters.apply(_query())
     while True:
         rows = (
-            conn.execute(_query().where(products.c.id > after).order_by(products.c.id).limit(batch))
+            conn.execute(query.where(products.c.id > after).order_by(products.c.id).limit(batch))
             .mappings()
             .all()
         )
@@ -175,3 +204,16 @@ def all_live(conn: Connection, storage: Storage, *, batch: int = 1000):
             return
         yield from with_photos(conn, storage, rows, signed=True)
         after = rows[-1]["id"]
+
+
+def all_found(conn: Connection, storage: Storage, *, q: str, filters=EVERY, batch: int = 500):
+    """Yield every product a search finds (that the filters keep), newest first."""
+    cursor = None
+    while True:
+        found, next_cursor = search(
+            conn, storage, q=q, filters=filters, cursor=cursor, limit=batch, signed=True
+        )
+        yield from found
+        if next_cursor is None:
+            return
+        cursor = (found[-1]["id"],)

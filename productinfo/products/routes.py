@@ -5,9 +5,11 @@ from flask import current_app, stream_with_context
 from productinfo.auth.guard import current_user
 from productinfo.db import connection, get_engine, utcnow
 from productinfo.envelope import ok
+from productinfo.errors import ValidationFailed
 from productinfo.http import ApiBlueprint
 from productinfo.ledger import PushAnswer
-from productinfo.products import export, queries, service
+from productinfo.pagination import PageQuery
+from productinfo.products import changes, export, queries, service
 from productinfo.products.schemas import (
     BarcodePath,
     ExportQuery,
@@ -15,6 +17,8 @@ from productinfo.products.schemas import (
     NewProducts,
     Product,
     ProductChanges,
+    ProductEvent,
+    ProductFilters,
     ProductPath,
     ProductRef,
     ProductsToAdd,
@@ -82,28 +86,69 @@ def get_product(product_id: int):
     return ok(Product.model_validate(queries.get(connection(), get_storage(), product_id)))
 
 
+@bp.read(
+    "/products.changes/<product_id>",
+    path=ProductPath,
+    query=PageQuery,
+    response=list[ProductEvent],
+    paginated=True,
+)
+def get_product_changes(product_id: int, query: PageQuery):
+    """List a product's history, newest first: who added it, who changed what and when.
+
+    A deleted or merged product keeps its history.
+    """
+    events, next_cursor = changes.events(
+        connection(), product_id, cursor=query.cursor, limit=query.limit
+    )
+    return ok([ProductEvent.model_validate(e) for e in events], next_cursor=next_cursor)
+
+
 @bp.read("/products.history", query=HistoryQuery, response=list[Product], paginated=True)
 def get_product_history(query: HistoryQuery):
-    """List products newest first: the caller's (`scope=mine`, the default) or everyone's."""
+    """List products newest first: the caller's (`scope=mine`, the default) or everyone's.
+
+    Filters: `created_by` (with `scope=all`), `category_id`, `company_id`, and when
+    they were added, `from` (inclusive) and `to` (exclusive).
+    """
+    me = current_user().id
+    if query.scope == "mine" and query.created_by not in (None, me):
+        raise ValidationFailed.field(
+            "created_by", "is someone else: ask with scope=all", code="conflicting_filters"
+        )
+    filters = _filters(query, created_by=me if query.scope == "mine" else query.created_by)
     found, next_cursor = queries.history(
-        connection(),
-        get_storage(),
-        user_id=current_user().id if query.scope == "mine" else None,
-        category_id=query.category_id,
-        company_id=query.company_id,
-        cursor=query.cursor,
-        limit=query.limit,
+        connection(), get_storage(), filters=filters, cursor=query.cursor, limit=query.limit
     )
     return ok([Product.model_validate(p) for p in found], next_cursor=next_cursor)
 
 
 @bp.read("/products.search", query=SearchQuery, response=list[Product], paginated=True)
 def search_products(query: SearchQuery):
-    """Find products by part of their name or their manufacturer's name, newest first."""
+    """Find products by part of their name or their manufacturer's name, newest first.
+
+    The filters of `/products.history` apply too.
+    """
     found, next_cursor = queries.search(
-        connection(), get_storage(), q=query.q, cursor=query.cursor, limit=query.limit
+        connection(),
+        get_storage(),
+        q=query.q,
+        filters=_filters(query),
+        cursor=query.cursor,
+        limit=query.limit,
     )
     return ok([Product.model_validate(p) for p in found], next_cursor=next_cursor)
+
+
+def _filters(query: ProductFilters, **overrides) -> queries.Filters:
+    values = {
+        "created_by": query.created_by,
+        "category_id": query.category_id,
+        "company_id": query.company_id,
+        "since": query.from_,
+        "until": query.to,
+    }
+    return queries.Filters(**{**values, **overrides})
 
 
 @bp.write("/products.update", body=ProductChanges, response=Product)
@@ -143,15 +188,19 @@ def delete_product(body: ProductRef):
 def export_products(query: ExportQuery):
     """Download the whole catalogue as CSV or JSON, streamed as it is read.
 
+    The filters of `/products.history`, and a search's `q`, export only what they keep.
     Photo URLs need no token: signed for SIGNED_URL_SECONDS with a private bucket. 503
     `storage_unavailable` when photo storage is down; if it fails later, the download
     breaks off (incomplete), never ends as if whole.
     """
-    engine, storage = get_engine(), get_storage()
+    engine, storage, filters = get_engine(), get_storage(), _filters(query)
 
     def catalogue():
         with engine.connect() as conn:
-            yield from queries.all_live(conn, storage)
+            if query.q:
+                yield from queries.all_found(conn, storage, q=query.q, filters=filters)
+            else:
+                yield from queries.all_live(conn, storage, filters=filters)
 
     rows = export.started(catalogue())
     body = export.chunks(rows, query.format, base_url=current_app.config["PUBLIC_BASE_URL"])

@@ -1,9 +1,20 @@
 """Request and response models of the product endpoints."""
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from productinfo.fields import DeviceId, Id, LocalId, Name
 from productinfo.http import choice_of
@@ -55,18 +66,60 @@ class ProductRef(BaseModel):
     id: Id
 
 
-class HistoryQuery(PageQuery):
-    scope: Literal["mine", "all"] = Field("mine", description="Your uploads, or everyone's.")
+def _iso(value):
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}([T ]|$)", value.strip()):
+        raise ValueError("must be an ISO 8601 date or time, such as 2026-11-01T08:00:00Z")
+    return value.strip()
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # The API's times are UTC: one given without an offset is read as UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Instant = Annotated[
+    dt.datetime,
+    BeforeValidator(_iso),
+    AfterValidator(_utc),
+    Field(description="ISO 8601; a date alone is its midnight; no offset means UTC."),
+]
+
+
+class ProductFilters(BaseModel):
+    """Which products a list keeps; every filter given applies."""
+
+    created_by: Id | None = Field(None, description="Added by this person (a user id).")
     category_id: Id | None = None
     company_id: Id | None = None
+    from_: Instant | None = Field(
+        None, alias="from", description="Added at this time or later (ISO 8601, UTC)."
+    )
+    to: Instant | None = Field(None, description="Added before this time (ISO 8601, UTC).")
+
+    @field_validator("to")
+    @classmethod
+    def _after_from(cls, to, info: ValidationInfo):
+        start = info.data.get("from_")
+        if to is not None and start is not None and to <= start:
+            raise ValueError("must come after `from`")
+        return to
 
 
-class SearchQuery(PageQuery):
+class HistoryQuery(PageQuery, ProductFilters):
+    scope: Literal["mine", "all"] = Field(
+        "mine", description="Your uploads, or everyone's (then `created_by` picks one person)."
+    )
+
+
+class SearchQuery(PageQuery, ProductFilters):
     q: Name = Field(description="Part of a product or manufacturer name, in any case.")
 
 
-class ExportQuery(BaseModel):
+class ExportQuery(ProductFilters):
     format: Literal["csv", "json"] = "csv"
+    q: Name | None = Field(
+        None, description="Only the products a search for this finds (then newest first)."
+    )
 
 
 class Ref(BaseModel):
@@ -92,6 +145,22 @@ class Product(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     photos: list[Photo]
+
+
+class ProductEvent(BaseModel):
+    """One event of a product's history, and who caused it."""
+
+    id: int
+    kind: str = Field(
+        description="product_added, product_updated (with `changes`: each field's value "
+        "before and after), photo_uploaded, photo_deleted, product_deleted, products_merged.",
+        examples=["product_updated"],
+    )
+    by: Uploader | None = Field(description="Who did it; null if the account is gone.")
+    created_at: dt.datetime
+    details: dict = Field(
+        examples=[{"product_id": 7, "changes": {"name": {"from": "Ifri 1.5L", "to": "Ifri 1.5 L"}}}]
+    )
 
 
 class SyncProduct(BaseModel):

@@ -9,12 +9,13 @@ a push maps the record to that product instead (`merged`).
 from sqlalchemy import Connection, select
 from sqlalchemy import update as sql_update
 
-from productinfo import activity, ledger
+from productinfo import activity, ledger, merging
 from productinfo.catalog.models import categories, companies
 from productinfo.catalog.service import clean_name, name_key
 from productinfo.db import any_of, insert_ignoring_conflicts, utcnow
 from productinfo.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from productinfo.products import barcodes, queries
+from productinfo.products import changes as history
 from productinfo.products.models import products
 from productinfo.products.queries import LIVE
 from productinfo.products.schemas import SyncProduct
@@ -144,6 +145,10 @@ def _insert(conn: Connection, rows: list[dict], *, user_id: int) -> dict[str, in
     """
     if not rows:
         return {}
+    kept = merging.kept(conn, companies, {row["company_id"] for row in rows})
+    for row in rows:
+        # A product naming a merged company goes to the company it was merged into.
+        row["company_id"] = kept.get(row["company_id"], row["company_id"])
     statement = insert_ignoring_conflicts(conn, products, "barcode_key", where=LIVE)
     inserted = dict(
         conn.execute(statement.returning(products.c.barcode_key, products.c.id), rows).all()
@@ -239,6 +244,7 @@ def update(
 ) -> tuple[dict, str | None]:
     """Correct a product's name, barcode, category or company; return (product, warning)."""
     _editable(conn, changes.id, user_id=user_id, is_admin=is_admin)
+    before = history.snapshot(conn, changes.id)
     fields = changes.model_fields_set - {"id"}
     if not fields:
         raise ValidationFailed(
@@ -271,12 +277,23 @@ def update(
             if column in fields
         }
     )
+    if "company_id" in values:
+        values["company_id"] = merging.kept(conn, companies, [changes.company_id])[
+            changes.company_id
+        ]
     conn.execute(
         sql_update(products)
         .where(products.c.id == changes.id)
         .values(**values, updated_at=utcnow())
     )
-    activity.record(conn, user_id, "product_updated", product_id=changes.id, fields=sorted(fields))
+    activity.record(
+        conn,
+        user_id,
+        "product_updated",
+        product_id=changes.id,
+        fields=sorted(fields),
+        changes=history.differences(before, history.snapshot(conn, changes.id)),
+    )
     return queries.get(conn, storage, changes.id), warning
 
 

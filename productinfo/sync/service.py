@@ -6,7 +6,8 @@ writing transaction's id). A pull reads rows in (change_seq, id) order below a
 has finished), on SQLite the counter's next value. The cursor only moves past
 rows below the horizon, so a transaction that commits late is still returned.
 Rows committed above the horizon are sent too, and sent again by a later pull:
-the app applies changes as upserts.
+the app applies changes as upserts. Deleted products, and companies merged into
+another, come as tombstones: their ids in `deleted`.
 
 The pushes are the write endpoints given a `device_id`; see `productinfo.ledger`.
 """
@@ -154,4 +155,9 @@ def _load(conn: Connection, storage: Storage, kind: str, ids: list[int]) -> dict
         row["id"]: row
         for row in conn.execute(select(table).where(any_of(conn, table.c.id, ids))).mappings()
     }
-    return {"changed": [by_id[i] for i in ids], "deleted": []}
+    # A company merged into another is a tombstone: deleted, as products are.
+    gone = {i for i in ids if by_id[i].get("deleted_at") is not None}
+    return {
+        "changed": [by_id[i] for i in ids if i not in gone],
+        "deleted": [i for i in ids if i in gone],
+    }

@@ -5,15 +5,21 @@ import * as api from "./api.js";
 import { createRouter } from "./router.js";
 import * as captures from "./views/captures.js";
 import * as categories from "./views/categories.js";
+import * as dashboard from "./views/dashboard.js";
+import * as duplicates from "./views/duplicates.js";
 import * as exporting from "./views/export.js";
+import * as person from "./views/person.js";
 import * as product from "./views/product.js";
 import { renderAdminsOnly, renderSignIn } from "./views/signin.js";
 import * as staff from "./views/staff.js";
 
 const ROUTES = [
   { path: "/staff", section: "staff", title: "Staff", view: staff },
+  { path: "/people/:id", section: "staff", title: "Person", view: person },
   { path: "/captures", section: "captures", title: "Captures", view: captures },
   { path: "/products/:id", section: "captures", title: "Product", view: product },
+  { path: "/dashboard", section: "dashboard", title: "Dashboard", view: dashboard },
+  { path: "/duplicates", section: "duplicates", title: "Duplicates", view: duplicates },
   { path: "/categories", section: "categories", title: "Categories", view: categories },
   { path: "/export", section: "export", title: "Export", view: exporting },
 ];
@@ -45,11 +51,10 @@ const router = createRouter({
 async function refreshBadge() {
   clearTimeout(badgeTimer);
   try {
-    const answer = await api.get("/users.list", { status: "pending", limit: 200 });
-    const count = answer.data.length;
-    const shown = answer.next_cursor ? `${count}+` : String(count);
+    const answer = await api.get("/users.counts");
+    const count = answer.data.pending;
     badge.hidden = count === 0;
-    badge.querySelector(".count").textContent = shown;
+    badge.querySelector(".count").textContent = String(count);
   } catch {
     // The badge is a hint; a failure shows wherever the admin is working.
   }

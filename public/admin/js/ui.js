@@ -104,12 +104,17 @@ export function pagedList({ tag = "ul", className, load, item, empty, report, si
   const more = h("button", { type: "button", class: "secondary more", hidden: true }, "Show more");
   const emptyNote = h("p", { class: "empty", hidden: true });
   let cursor = null;
+  // Each reload starts a new generation: a late answer of an earlier one is dropped, so the
+  // list never shows what the admin asked before the last change of filters.
+  let generation = 0;
 
   async function page(first) {
+    if (first) generation += 1;
+    const mine = generation;
     more.disabled = true;
     try {
       const answer = await load(first ? null : cursor);
-      if (signal && signal.aborted) return;
+      if ((signal && signal.aborted) || mine !== generation) return;
       if (first) list.replaceChildren();
       const before = list.children.length;
       for (const row of answer.data) list.append(item(row));
@@ -123,7 +128,7 @@ export function pagedList({ tag = "ul", className, load, item, empty, report, si
       emptyNote.textContent = typeof empty === "function" ? empty() : empty;
       emptyNote.hidden = list.children.length > 0;
     } catch (error) {
-      if (error.code !== "aborted") report.fail(error);
+      if (error.code !== "aborted" && mine === generation) report.fail(error);
     } finally {
       more.disabled = false;
     }

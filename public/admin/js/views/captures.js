@@ -1,26 +1,27 @@
-// Captures: the newest products as a gallery, search by name, maker or barcode, filters.
+// Captures: the newest products as a gallery; search by name, maker or barcode; filter by
+// category, maker, staff member and date range; export what the filters keep.
 
 import * as api from "../api.js";
-import { field, h } from "../dom.js";
 import { captureCard, categories, categorySelect, companyPicker } from "../catalog.js";
+import { longDay, range } from "../dates.js";
+import { field, h } from "../dom.js";
+import { download, exportUrl } from "../download.js";
+import { everyone, nameOf, personSelect } from "../people.js";
 import { photoLoader } from "../photos.js";
 import { heading, messages, pagedList, takeFlash } from "../ui.js";
 
 const PAGE = 24;
 // Digits of any script, spaces and dashes: a barcode in one of its printed forms.
 const BARCODE = /^[\p{Nd}\s\p{Pd}]+$/u;
+const KEYS = ["q", "category", "company", "maker", "person", "from", "until"];
 
 export function render(main, ctx) {
   const { signal } = ctx;
-  const state = {
-    q: ctx.query.get("q") || "",
-    category: ctx.query.get("category") || "",
-    company: ctx.query.get("company") || "",
-    maker: ctx.query.get("maker") || "",
-  };
+  const state = Object.fromEntries(KEYS.map((key) => [key, ctx.query.get(key) || ""]));
   const report = messages();
   const photos = photoLoader(ctx);
   const summary = h("p", { class: "summary", role: "status" });
+  let staff = [];
 
   const search = h("input", { type: "search", name: "q", value: state.q, enterkeyhint: "search" });
   const searchForm = h(
@@ -32,6 +33,9 @@ export function render(main, ctx) {
 
   const category = categorySelect([], { none: "All categories" });
   const maker = companyPicker({ value: state.maker, signal });
+  const person = personSelect([], { none: "Everyone" });
+  const from = h("input", { type: "date", name: "from", value: state.from });
+  const until = h("input", { type: "date", name: "until", value: state.until });
   const clear = h("button", { type: "button", class: "secondary" }, "Clear filters");
   const filterForm = h(
     "form",
@@ -39,18 +43,26 @@ export function render(main, ctx) {
     h(
       "fieldset",
       {},
-      h("legend", {}, "Filter the newest captures"),
+      h("legend", {}, "Filter the captures"),
       field("Category", category),
       field("Manufacturer", maker.input),
       maker.list,
+      field("Staff member", person),
+      field("Added from", from, "A day (UTC), included."),
+      field("Added until", until, "A day (UTC), included."),
       h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply filters"), clear),
     ),
   );
-  const backToNewest = h(
-    "button",
-    { type: "button", class: "secondary" },
-    "Show the newest captures",
-  );
+  const backToNewest = h("button", { type: "button", class: "secondary" }, "Clear the search");
+  const exports = ["csv", "json"].map((format) => {
+    const button = h(
+      "button",
+      { type: "button", class: "secondary", dataset: { format } },
+      `Export these as ${format.toUpperCase()}`,
+    );
+    button.addEventListener("click", () => exportShown(format, button));
+    return button;
+  });
 
   const gallery = pagedList({
     className: "gallery",
@@ -61,12 +73,23 @@ export function render(main, ctx) {
     item: (product) => captureCard(product, photos),
   });
 
+  /** The API's filters for the current state. */
+  function filters() {
+    const dates = range(state.from, state.until);
+    return {
+      category_id: state.category,
+      company_id: state.company,
+      created_by: state.person,
+      from: dates.from,
+      to: dates.to,
+    };
+  }
+
   async function load(cursor) {
     if (!state.q) {
-      const { category: category_id, company: company_id } = state;
       return api.get(
         "/products.history",
-        { scope: "all", category_id, company_id, cursor, limit: PAGE },
+        { scope: "all", ...filters(), cursor, limit: PAGE },
         { signal },
       );
     }
@@ -86,27 +109,52 @@ export function render(main, ctx) {
           throw error;
       }
     }
-    summary.textContent = `Products whose name or manufacturer contains “${state.q}”:`;
-    return api.get("/products.search", { q: state.q, cursor, limit: PAGE }, { signal });
+    return api.get(
+      "/products.search",
+      { q: state.q, ...filters(), cursor, limit: PAGE },
+      { signal },
+    );
+  }
+
+  function described() {
+    const parts = [];
+    if (state.category)
+      parts.push(`in ${category.selectedOptions[0]?.textContent || "one category"}`);
+    if (state.company) parts.push(`by ${state.maker}`);
+    if (state.person) {
+      const who = staff.find((user) => String(user.id) === state.person);
+      parts.push(`captured by ${who ? nameOf(who) : "one person"}`);
+    }
+    if (state.from) parts.push(`from ${longDay(state.from)}`);
+    if (state.until) parts.push(`until ${longDay(state.until)}`);
+    return parts;
   }
 
   function show() {
-    const filtered = Boolean(state.category || state.company);
-    filterForm.hidden = Boolean(state.q);
+    const filtered = ["category", "company", "person", "from", "until"].some((k) => state[k]);
     backToNewest.hidden = !state.q;
     clear.hidden = !filtered;
-    if (!state.q) {
-      const parts = [];
-      if (state.category)
-        parts.push(`in ${category.selectedOptions[0]?.textContent || "one category"}`);
-      if (state.company) parts.push(`by ${state.maker}`);
-      summary.textContent = parts.length
-        ? `Newest captures ${parts.join(", ")}:`
-        : "Newest captures, by everyone:";
-    }
+    const parts = described();
+    const scope = parts.length ? ` ${parts.join(", ")}` : "";
+    summary.textContent = state.q
+      ? `Products whose name or manufacturer contains “${state.q}”${scope}:`
+      : `Newest captures${scope || ", by everyone"}:`;
     ctx.setQuery(state);
     report.clear();
     gallery.reload();
+  }
+
+  async function exportShown(format, button) {
+    button.disabled = true;
+    report.ok("Preparing the file…");
+    try {
+      const url = exportUrl(format, { q: state.q, ...filters() });
+      report.ok(await download(url, { signal, fallback: `products.${format}` }));
+    } catch (error) {
+      if (error.code !== "aborted") report.fail(error);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   searchForm.addEventListener("submit", (event) => {
@@ -122,7 +170,17 @@ export function render(main, ctx) {
   });
   filterForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    state.category = category.value;
+    if (from.value && until.value && from.value > until.value) {
+      report.fail("“Added from” comes after “Added until”: swap them.");
+      from.focus();
+      return;
+    }
+    Object.assign(state, {
+      category: category.value,
+      person: person.value,
+      from: from.value,
+      until: until.value,
+    });
     try {
       const company = await maker.resolve();
       if (maker.input.value.trim() && !company) {
@@ -142,11 +200,8 @@ export function render(main, ctx) {
     show();
   });
   clear.addEventListener("click", () => {
-    state.category = "";
-    state.company = "";
-    state.maker = "";
-    category.value = "";
-    maker.input.value = "";
+    for (const key of ["category", "company", "maker", "person", "from", "until"]) state[key] = "";
+    for (const input of [category, person, from, until, maker.input]) input.value = "";
     show();
     category.focus();
   });
@@ -156,17 +211,21 @@ export function render(main, ctx) {
     searchForm,
     filterForm,
     h("div", { class: "summary-line" }, summary, backToNewest),
+    h("div", { class: "actions exports" }, exports),
     report.element,
     gallery.element,
   );
   const flashed = takeFlash();
   if (flashed) report.ok(flashed);
 
-  categories(signal)
-    .then((list) => {
+  Promise.all([categories(signal), everyone(signal)])
+    .then(([list, people]) => {
       const filled = categorySelect(list, { none: "All categories", selected: state.category });
       category.replaceChildren(...filled.children);
       category.value = state.category;
+      staff = people;
+      person.replaceChildren(...personSelect(people, { selected: state.person }).children);
+      person.value = state.person;
     })
     .catch((error) => {
       if (error.code !== "aborted") report.fail(error);

@@ -1,7 +1,8 @@
 // Export: the whole catalogue as CSV or JSON, fetched with the token and saved from a blob.
+// A part of it is exported from the captures, with their filters.
 
-import * as api from "../api.js";
-import { bytes, h } from "../dom.js";
+import { h } from "../dom.js";
+import { download, exportUrl } from "../download.js";
 import { heading, messages } from "../ui.js";
 
 const FORMATS = [
@@ -13,26 +14,17 @@ export function render(main, ctx) {
   const report = messages();
   const buttons = FORMATS.map(({ format, label, about }) => {
     const button = h("button", { type: "button", dataset: { format } }, label);
-    button.addEventListener("click", () => download(format, button));
+    button.addEventListener("click", () => save(format, button));
     return h("li", {}, button, h("span", { class: "hint" }, ` ${about}`));
   });
 
-  async function download(format, button) {
+  async function save(format, button) {
     button.disabled = true;
     report.ok("Preparing the file…");
     try {
-      const { blob, filename } = await api.file(`/products.export?format=${format}`, {
-        signal: ctx.signal,
-      });
-      const name = filename || `products.${format}`;
-      const url = URL.createObjectURL(blob);
-      const link = h("a", { href: url, download: name, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // The download has its own copy once started; the blob URL is not needed after.
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      report.ok(`Saved ${name} (${bytes(blob.size)}).`);
+      report.ok(
+        await download(exportUrl(format), { signal: ctx.signal, fallback: `products.${format}` }),
+      );
     } catch (error) {
       if (error.code !== "aborted") report.fail(error);
     } finally {
@@ -50,5 +42,11 @@ export function render(main, ctx) {
     ),
     h("ul", { class: "downloads" }, buttons),
     report.element,
+    h(
+      "p",
+      { class: "hint" },
+      "To export part of the catalogue (a category, a maker, someone's captures, some days), " +
+        "filter the captures, then export them there.",
+    ),
   );
 }

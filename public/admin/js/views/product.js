@@ -1,10 +1,13 @@
-// One product: its fields and every photo at full size; correct a field, delete a photo or it.
+// One product: its fields and every photo at full size; correct a field, delete a photo or it,
+// merge it into its twin; its history.
 
 import * as api from "../api.js";
 import { bytes, field, fill, h, time } from "../dom.js";
 import { author, categories, categorySelect, companyPicker } from "../catalog.js";
+import { productHistory } from "../history.js";
+import { mergeSection } from "../merge.js";
 import { photoLoader } from "../photos.js";
-import { confirm, describe, flash, heading, messages } from "../ui.js";
+import { confirm, describe, flash, heading, messages, takeFlash } from "../ui.js";
 
 export function render(main, ctx) {
   const { signal } = ctx;
@@ -16,6 +19,8 @@ export function render(main, ctx) {
     title,
     report.element,
   );
+  const flashed = takeFlash();
+  if (flashed) report.ok(flashed);
 
   Promise.all([
     api.get(`/products.getById/${encodeURIComponent(id)}`, {}, { signal }),
@@ -134,6 +139,7 @@ export function render(main, ctx) {
         barcode.value = product.barcode;
         maker.input.value = product.company.name;
         formReport.ok(answer.message ? `Saved. ${answer.message}` : "Saved.");
+        history.reload();
       } catch (error) {
         if (error.code === "aborted") return;
         formReport.fail(conflictMessage(error));
@@ -189,6 +195,7 @@ export function render(main, ctx) {
           await api.post("/photo.delete", { id: photo.id }, { signal });
           item.remove();
           countText();
+          history.reload();
           report.ok(`Photo ${index + 1} deleted.`);
           photoHeading.focus();
         } catch (error) {
@@ -230,6 +237,12 @@ export function render(main, ctx) {
       }
     });
 
+    const history = productHistory(product.id, { signal, report });
+    const merge = mergeSection(product, {
+      signal,
+      done: (kept) => ctx.navigate(`/products/${kept.id}`),
+    });
+
     // Facts, photos, then the forms: on a phone the photos come before the long form.
     main.append(
       h(
@@ -238,9 +251,12 @@ export function render(main, ctx) {
         h("section", { class: "about", "aria-label": "Fields" }, facts),
         h("section", { class: "pictures" }, photoHeading, noPhotos, gallery),
         h("section", { class: "correct" }, h("h2", {}, "Correct a field"), form),
+        merge,
         h("section", { class: "danger-zone" }, h("h2", {}, "Delete"), deleteProduct),
+        h("section", { class: "changes" }, h("h2", {}, "History"), history.element),
       ),
     );
+    history.reload();
   }
 }
 

@@ -1,4 +1,5 @@
-// Staff: the accounts, filtered; approve, change role, disable and enable.
+// Staff: the accounts, filtered, with their last activity; approve, change role, disable and
+// enable. Each name leads to the person's page (their captures and numbers).
 
 import * as api from "../api.js";
 import { h, time } from "../dom.js";
@@ -171,7 +172,7 @@ export function render(main, ctx) {
       h(
         "div",
         { class: "who" },
-        h("strong", { class: "name" }, label),
+        h("strong", { class: "name" }, h("a", { href: `#/people/${user.id}` }, label)),
         me && me.id === user.id ? h("span", { class: "you" }, " (you)") : null,
         user.name ? h("span", { class: "email" }, user.email) : null,
       ),
@@ -182,7 +183,14 @@ export function render(main, ctx) {
         h("li", { class: `tag status-${status}` }, STATUS_LABEL[status]),
         h("li", { class: "tag" }, user.email_verified ? "Email verified" : "Email not verified"),
       ),
-      h("p", { class: "joined" }, "Joined ", time(user.created_at)),
+      h(
+        "p",
+        { class: "joined" },
+        "Joined ",
+        time(user.created_at),
+        " · last active ",
+        time(user.last_activity_at),
+      ),
       h("div", { class: "actions" }, actions),
       cardReport.element,
     );

@@ -1,0 +1,1 @@
+"""Duplicates and merges: likely twin manufacturers, and merging companies or products."""

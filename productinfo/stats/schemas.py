@@ -1,0 +1,60 @@
+"""Request and response models of the dashboard's numbers."""
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from productinfo.products.schemas import Uploader
+
+MAX_DAYS = 366
+
+
+class StatsQuery(BaseModel):
+    days: int = Field(30, ge=1, le=MAX_DAYS, description="How many days the window covers.")
+    until: dt.date | None = Field(
+        None, description="The window's last day (UTC), included; today by default."
+    )
+
+
+class PersonCaptures(Uploader):
+    captures: int = Field(description="In the window.")
+    per_day: list[int] = Field(description="Captures on each day of `dates`.")
+
+
+class Bar(BaseModel):
+    photos: int = Field(description="How many photos; the last bar: this many or more.")
+    products: int
+
+
+class CompanyCount(BaseModel):
+    id: int
+    name: str
+    products: int
+
+
+class PersonWeek(Uploader):
+    captures: int
+    photos: int
+
+
+class Week(BaseModel):
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    people: list[PersonWeek] = Field(description="The most active first (captures + photos).")
+
+
+class Stats(BaseModel):
+    """The dashboard: captures per day and person, photos, manufacturers, this week."""
+
+    days: int
+    from_: dt.date = Field(alias="from", serialization_alias="from", description="First day (UTC).")
+    to: dt.date = Field(description="Last day (UTC), included.")
+    dates: list[dt.date] = Field(description="Every day of the window, oldest first.")
+    captures_per_day: list[int] = Field(description="Products added on each day of `dates`.")
+    people: list[PersonCaptures] = Field(description="Who captured in the window, the most first.")
+    products: int = Field(description="Live products, all time.")
+    products_with_photos: int
+    products_without_photos: int
+    photos_per_product: list[Bar]
+    top_companies: list[CompanyCount] = Field(description="The ten with the most products.")
+    week: Week = Field(description="The 7 days ending with `to`.")
