@@ -81,6 +81,10 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+# Codes of our own that validators raise (as pydantic's custom error types), kept as the code.
+OWN_CODES = {"invalid_cursor"}
+
+
 class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
@@ -95,12 +99,13 @@ class ValidationFailed(ApiError):
 
         `skip` leaves out leading parts of each location (the name of a chosen model).
         """
-        errors = {}
+        errors, codes = {}, set()
         for item in error.errors(include_url=False, include_input=False):
             errors.setdefault(field_path(item["loc"][skip:]) or "body", problem(item))
+            codes.add(item["type"] if item["type"] in OWN_CODES else None)
         if len(errors) == 1:
             [(name, text)] = errors.items()
-            return cls.field(name, text)
+            return cls.field(name, text, code=codes.pop() if len(codes) == 1 else None)
         return cls(f"{len(errors)} fields are invalid: {', '.join(errors)}.", errors=errors)
 
 

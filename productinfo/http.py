@@ -176,16 +176,32 @@ def read_body(schema) -> dict:
 
 
 def parse_json(text: str | bytes):
-    """Parse JSON; raise ValueError for anything else, including nesting too deep to read."""
+    """Parse JSON; raise ValueError for anything else, including nesting too deep to read
+    and text that is no Unicode (a lone surrogate escape, `"\\ud800"`)."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
+        # A lone surrogate is no character: no database could store it, and no schema says
+        # what it is. Encoding finds one anywhere in the document.
+        json.dumps(data, ensure_ascii=False).encode()
+        return data
     except RecursionError:
         # Thousands of nested brackets are not a body any endpoint accepts.
         raise ValueError("JSON nested too deeply") from None
+    except UnicodeEncodeError:
+        raise ValueError("JSON text holding a lone surrogate") from None
 
 
 def _read_form(schema) -> dict:
+    multipart = request.mimetype == "multipart/form-data"
+    # Small bodies are kept as sent (werkzeug then parses the copy): see below.
+    raw = request.get_data(cache=True) if multipart and _small(request.content_length) else None
     data = request.form.to_dict()
+    if multipart and not data and not request.files:
+        # werkzeug reads a multipart body it cannot parse as an empty form: anything but an
+        # empty form's closing delimiter held something, which was not read.
+        empty = f"--{request.mimetype_params.get('boundary', '')}--".encode()
+        if raw is None or raw.strip() not in (b"", empty):
+            raise BadRequest("The multipart body could not be read.", code="malformed_body")
     for key in _structured_fields(schema):
         if isinstance(data.get(key), str):
             try:
@@ -193,6 +209,10 @@ def _read_form(schema) -> dict:
             except ValueError:
                 raise ValidationFailed.field(key, "must be a JSON string") from None
     return data
+
+
+def _small(length: int | None) -> bool:
+    return length is not None and length <= 4096
 
 
 @functools.cache
@@ -230,7 +250,10 @@ def _start_request():
     g.started = time.perf_counter()
     # OPTIONS only serves CORS preflights; without CORS it is one more wrong method.
     if request.method == "OPTIONS" and request.url_rule and not current_app.config["CORS_ORIGINS"]:
-        raise MethodNotAllowed(valid_methods=sorted(request.url_rule.methods - {"OPTIONS"}))
+        # Every rule of the path counts: a link page answers GET where the API answers POST.
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        allowed = set(adapter.allowed_methods(request.path)) - {"OPTIONS", "HEAD"}
+        raise MethodNotAllowed(valid_methods=sorted(allowed))
 
 
 def _finish_response(response):

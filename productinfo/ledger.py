@@ -6,6 +6,14 @@ local id) -> server id, so a record sent again maps to the same row and creates
 nothing. The catalogue, product and photo services use it; it knows nothing of
 what the records are.
 
+A local id means one record. Each mapping keeps the fingerprint of what the
+device sent (not of the server record, which a merge or a correction may
+change): the same local id sent again with the same content is a retry, with
+other content (a reinstalled app, a reset database) an error, `local_id_reused`,
+and nothing is stored for it. A fingerprint that is unknown (NULL: mappings made
+before fingerprints were kept, when the content sent could not be recovered) is
+taken from the first push that names the local id again.
+
 `Push` runs one batch: it checks each record alone, so that a bad one gets an
 error result and the others go on, and builds the answer with a result per
 record:
@@ -16,13 +24,16 @@ record:
     error      with a code, the field at fault and a message
 """
 
+import hashlib
+import json
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, Table, select
+from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, Table, select, update
 
 from productinfo.db import UTCDateTime, any_of, insert_ignoring_conflicts, metadata, utcnow
-from productinfo.errors import field_path, problem
+from productinfo.errors import Conflict, field_path, problem
+from productinfo.fields import LOCAL_ID_MAX
 
 sync_mappings = Table(
     "sync_mappings",
@@ -30,10 +41,12 @@ sync_mappings = Table(
     Column("id", Integer, primary_key=True),
     # A phone shared by several staff keeps one namespace per user.
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("device_id", String(36), nullable=False),
+    Column("device_id", String(64), nullable=False),
     Column("kind", String(10), nullable=False),
-    Column("local_id", String(64), nullable=False),
+    Column("local_id", String(LOCAL_ID_MAX), nullable=False),
     Column("server_id", Integer, nullable=False),
+    # SHA-256 of the content the device sent (see `fingerprint`); NULL: not known.
+    Column("fingerprint", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     sqlite_autoincrement=True,
 )
@@ -49,6 +62,10 @@ Index(
 Index("ix_sync_mappings_kind_server_id", sync_mappings.c.kind, sync_mappings.c.server_id)
 
 PLURAL = {"company": "companies", "product": "products", "photo": "photos"}
+REUSED = (
+    "was pushed from this device before, with other content; give this record a local id of its own"
+)
+RACE = "This conflicts with a change saved at the same moment. Retry."
 
 
 class RecordResult(BaseModel):
@@ -61,65 +78,98 @@ class RecordResult(BaseModel):
         "name or barcode was on the server already, and the record maps to it; error."
     )
     id: int | None = Field(None, description="The server id, unless an error.")
-    code: str | None = Field(None, description="For an error, or a merge: a stable code.")
+    code: str | None = Field(
+        None,
+        description="For an error, or a merge: a stable code (`local_id_reused`: this local "
+        "id was pushed before with other content).",
+    )
     field: str | None = Field(None, description="For an error: the field at fault.")
     message: str | None = None
 
 
 class PushAnswer(BaseModel):
-    mapping: dict[str, dict[str, int]] = Field(
-        description="Server id of each local id, per kind.", examples=[{"companies": {"3": 41}}]
+    mapping: dict[str, int] = Field(
+        description="Server id of each local id sent (its records that were not refused), "
+        "the same shape with or without `device_id`.",
+        examples=[{"3": 41}],
     )
-    results: list[RecordResult]
+    results: list[RecordResult] = Field(description="One per record, in the order sent.")
 
 
-def mapped(conn: Connection, scope: dict, kind: str, local_ids) -> dict[str, int]:
-    """Return the server ids mapped to these local ids in a (user, device) scope."""
+def fingerprint(*parts) -> str:
+    """Return the fingerprint of a record's content: SHA-256 of its parts as JSON."""
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _where(scope: dict, kind: str) -> list:
+    m = sync_mappings.c
+    return [m.user_id == scope["user_id"], m.device_id == scope["device_id"], m.kind == kind]
+
+
+def recorded(conn: Connection, scope: dict, kind: str, local_ids) -> dict[str, tuple]:
+    """Return {local id: (server id, fingerprint or None)} of these local ids in a scope."""
     local_ids = list(set(local_ids))
     if not local_ids:
         return {}
     m = sync_mappings.c
-    query = select(m.local_id, m.server_id).where(
-        m.user_id == scope["user_id"],
-        m.device_id == scope["device_id"],
-        m.kind == kind,
-        any_of(conn, m.local_id, local_ids),
+    query = select(m.local_id, m.server_id, m.fingerprint).where(
+        *_where(scope, kind), any_of(conn, m.local_id, local_ids)
     )
-    return dict(conn.execute(query).all())
+    return {local: (server, known) for local, server, known in conn.execute(query).all()}
 
 
-def remember(conn: Connection, scope: dict, kind: str, pairs: dict[str, int]) -> tuple[dict, set]:
-    """Store local id -> server id pairs; return (the mapping as stored, local ids stored now).
+def mapped(conn: Connection, scope: dict, kind: str, local_ids) -> dict[str, int]:
+    """Return the server ids mapped to these local ids in a (user, device) scope."""
+    return {local: pair[0] for local, pair in recorded(conn, scope, kind, local_ids).items()}
 
-    A pair that a concurrent push of the same record stored first is kept.
+
+def remember(conn: Connection, scope: dict, kind: str, records: dict[str, tuple]) -> set:
+    """Store {local id: (server id, fingerprint)}; return the local ids stored now.
+
+    A concurrent push of the same records may have stored some first: those are kept,
+    and one stored with other content is a conflict, the whole request to be retried.
     """
-    if not pairs:
-        return {}, set()
+    if not records:
+        return set()
     now = utcnow()
     rows = [
-        {**scope, "kind": kind, "local_id": local, "server_id": server, "created_at": now}
-        for local, server in pairs.items()
+        dict(
+            scope, kind=kind, local_id=local, server_id=server, fingerprint=content, created_at=now
+        )
+        for local, (server, content) in records.items()
     ]
     statement = insert_ignoring_conflicts(
         conn, sync_mappings, "user_id", "device_id", "kind", "local_id"
     )
     stored_now = set(conn.execute(statement.returning(sync_mappings.c.local_id), rows).scalars())
-    if len(stored_now) == len(pairs):
-        return dict(pairs), stored_now
-    return mapped(conn, scope, kind, pairs), stored_now
+    if len(stored_now) < len(records):
+        others = recorded(conn, scope, kind, set(records) - stored_now)
+        if any(_differs(others[local], records[local]) for local in others):
+            raise Conflict(RACE, code="conflict")
+    return stored_now
+
+
+def _differs(stored: tuple, sent: tuple) -> bool:
+    """Tell whether a mapping was stored for another record than the one sent."""
+    return stored[0] != sent[0] or stored[1] not in (None, sent[1])
+
+
+def learn(conn: Connection, scope: dict, kind: str, prints: dict[str, str]) -> None:
+    """Give the mappings whose fingerprint is unknown the one of the content sent now."""
+    m = sync_mappings.c
+    for local, content in prints.items():
+        conn.execute(
+            update(sync_mappings)
+            .where(*_where(scope, kind), m.local_id == local, m.fingerprint.is_(None))
+            .values(fingerprint=content)
+        )
 
 
 def forget(conn: Connection, scope: dict, kind: str, local_id: str) -> None:
     """Drop the mapping of a local id, whose server record is gone."""
     m = sync_mappings.c
-    conn.execute(
-        sync_mappings.delete().where(
-            m.user_id == scope["user_id"],
-            m.device_id == scope["device_id"],
-            m.kind == kind,
-            m.local_id == local_id,
-        )
-    )
+    conn.execute(sync_mappings.delete().where(*_where(scope, kind), m.local_id == local_id))
 
 
 def redirect(conn: Connection, kind: str, from_id: int, into_id: int) -> None:
@@ -144,7 +194,8 @@ class Push:
 
     A feature service drives it: it stores the records of `todo` (calling `fail`
     for those it refuses), then hands the server ids to `map`, and answers
-    `answer()`.
+    `answer()`. `fingerprint(item)` gives the fingerprint of a valid record's content,
+    as the app sees it: two records with the same one are the same record.
     """
 
     def __init__(
@@ -158,16 +209,20 @@ class Push:
         items: list,
         id_field: str,
         merged: tuple[str, str],
+        fingerprint,
     ):
         self.conn, self.kind, self.id_field, self.merged = conn, kind, id_field, merged
         self.prefix = PLURAL[kind]
         self.scope = {"user_id": user_id, "device_id": device_id}
         self.count = len(items)
-        self.valid, self.results, self.repeats = self._validate_each(items, model)
-        self.known = mapped(conn, self.scope, kind, [self.local_id(i) for i in self.valid.values()])
+        self.prints: dict[int, str] = {}
+        self.valid, self.results, self.repeats = self._validate_each(items, model, fingerprint)
+        self.known = self._pushed_before()
         # The records to store: valid, and not pushed before.
         self.todo = {
-            i: item for i, item in self.valid.items() if self.local_id(item) not in self.known
+            i: item
+            for i, item in self.valid.items()
+            if i not in self.results and self.local_id(item) not in self.known
         }
 
     def local_id(self, item) -> str:
@@ -188,13 +243,16 @@ class Push:
     def map(self, server_ids: dict[int, int], *, created: set[int]) -> None:
         """Remember the server id of each stored record of `todo` (by index), and give each
         valid record its result; `created` holds the indexes this push inserted."""
-        pairs = {self.local_id(self.todo[index]): sid for index, sid in server_ids.items()}
-        stored, stored_now = remember(self.conn, self.scope, self.kind, pairs)
+        records = {
+            self.local_id(self.todo[index]): (sid, self.prints[index])
+            for index, sid in server_ids.items()
+        }
+        stored_now = remember(self.conn, self.scope, self.kind, records)
         for index, item in self.valid.items():
             if index in self.results:
                 continue
             local_id = self.local_id(item)
-            server_id = self.known.get(local_id, stored.get(local_id))
+            server_id = self.known.get(local_id) or records[local_id][0]
             if local_id in self.known or local_id not in stored_now:
                 # Pushed before, or by a concurrent push of the same record.
                 self.results[index] = result(index, local_id, "existing", server_id)
@@ -217,9 +275,32 @@ class Push:
             )
         ordered = [self.results[index] for index in range(self.count)]
         mapping = {r["local_id"]: r["id"] for r in ordered if r["status"] != "error"}
-        return {"mapping": {self.prefix: mapping}, "results": ordered}
+        return {"mapping": mapping, "results": ordered}
 
-    def _validate_each(self, items: list, model) -> tuple[dict, dict, dict]:
+    def _pushed_before(self) -> dict[str, int]:
+        """Return {local id: server id} of the valid records pushed before with the same
+        content; refuse those pushed before with other content."""
+        locals_ = {self.local_id(item): index for index, item in self.valid.items()}
+        before = recorded(self.conn, self.scope, self.kind, locals_)
+        known, unknown_prints = {}, {}
+        for local_id, (server_id, stored) in before.items():
+            index = locals_[local_id]
+            if stored is not None and stored != self.prints[index]:
+                self.results[index] = error(
+                    index,
+                    local_id,
+                    field=self.field(index, self.id_field),
+                    message=REUSED,
+                    code="local_id_reused",
+                )
+                continue
+            known[local_id] = server_id
+            if stored is None:
+                unknown_prints[local_id] = self.prints[index]
+        learn(self.conn, self.scope, self.kind, unknown_prints)
+        return known
+
+    def _validate_each(self, items: list, model, fingerprint) -> tuple[dict, dict, dict]:
         """Check each raw item; return ({index: item}, {index: error}, {index: first index}).
 
         The third names the records sent twice in the batch: they share the first's fate.
@@ -239,11 +320,12 @@ class Push:
                     code="validation_failed",
                 )
                 continue
-            local_id = self.local_id(item)
+            local_id, content = self.local_id(item), fingerprint(item)
             if local_id not in first:
                 first[local_id] = index
                 valid[index] = item
-            elif item == valid[first[local_id]]:
+                self.prints[index] = content
+            elif content == self.prints[first[local_id]]:
                 repeats[index] = first[local_id]
             else:
                 errors[index] = error(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, TypeAdapter
 from werkzeug.exceptions import NotFound
 
 from productinfo import __version__
+from productinfo.http import FORM_TYPES
 
 bp = Blueprint("openapi", __name__)
 
@@ -147,7 +148,9 @@ def _parameters(model, location: str, components: dict) -> list:
             "name": name,
             "in": location,
             "required": location == "path" or name in required,
-            "schema": {k: v for k, v in prop.items() if k not in ("description", "title")},
+            "schema": {
+                k: v for k, v in not_null(prop).items() if k not in ("description", "title")
+            },
             **({"description": prop["description"]} if "description" in prop else {}),
         }
         for name, prop in schema["properties"].items()
@@ -172,27 +175,104 @@ def _envelope(spec, components: dict) -> dict:
 
 def _request_body(spec, components: dict) -> dict:
     body = _schema(spec.body, components, mode="validation") if spec.body else {"type": "object"}
-    form = {"allOf": [body]}
+    members, encoding = _form(body, components)
+    form = members[0] if len(members) == 1 else {"oneOf": members}
     if spec.files:
-        form["properties"] = {name: {"type": "string", "format": "binary"} for name in spec.files}
-        form["required"] = list(spec.files)
+        # Files at the top, where clients look for the parts to send as files.
+        files = {name: {"type": "string", "format": "binary"} for name in spec.files}
+        form = {"allOf": [form], "properties": files, "required": list(spec.files)}
     content = {"multipart/form-data": {"schema": form}}
     if not spec.files:
         content = {
             "application/json": {"schema": body},
             **content,
-            "application/x-www-form-urlencoded": {"schema": body},
+            "application/x-www-form-urlencoded": {"schema": form},
         }
-    needed = (
-        bool(spec.files)
-        or not isinstance(spec.body, type)
-        or bool(spec.body.model_json_schema().get("required"))
-    )
+    if encoding:
+        for media in FORM_TYPES:
+            if media in content:
+                content[media]["encoding"] = encoding
     return {
-        "required": needed,
-        "description": "JSON, multipart or urlencoded. In a form, a list is a JSON string.",
+        "required": bool(spec.files) or _requires_something(body, components),
+        "description": "JSON, multipart or urlencoded. In a form, a list or an object is a JSON "
+        "string, and a field that may be null in JSON is left out instead.",
         "content": content,
     }
+
+
+# What a model's schema says of the whole body, kept in its form version.
+_BODY_KEYWORDS = (
+    "type",
+    "title",
+    "description",
+    "required",
+    "additionalProperties",
+    "minProperties",
+    "anyOf",
+    "dependentRequired",
+)
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _form(schema: dict, components: dict) -> tuple[list[dict], dict]:
+    """Return the form versions of a body schema (one per shape it may take), and the
+    encoding of their JSON fields.
+
+    A form carries text: no null (a field that may be null is left out instead), and a
+    list or an object as a JSON string, the form field's content type. A body that holds
+    exactly one of two fields (`oneOf` of `required`) becomes one shape per field.
+    """
+    schema = _resolve(schema, components)
+    if "properties" not in schema and "oneOf" in schema:
+        shapes, encoding = [], {}
+        for member in schema["oneOf"]:
+            member_shapes, member_encoding = _form(member, components)
+            shapes += member_shapes
+            encoding.update(member_encoding)
+        return shapes, encoding
+    form = {key: schema[key] for key in _BODY_KEYWORDS if key in schema}
+    form["properties"], encoding = {}, {}
+    for name, prop in schema.get("properties", {}).items():
+        prop = not_null(prop) if isinstance(prop, dict) else prop
+        if isinstance(prop, dict) and _resolve(prop, components).get("type") in ("array", "object"):
+            encoding[name] = {"contentType": "application/json"}
+        form["properties"][name] = prop
+    branches = [branch["required"] for branch in schema.get("oneOf", [])]
+    if not branches:
+        return [form], encoding
+    shapes = []
+    for names in branches:
+        shape = {**form, "required": [*form.get("required", []), *names]}
+        others = {name for other in branches if other != names for name in other} - set(names)
+        shape["properties"] = {**form["properties"], **dict.fromkeys(sorted(others), False)}
+        shapes.append(shape)
+    return shapes, encoding
+
+
+def not_null(schema: dict) -> dict:
+    """Return a property's schema without its null alternative and its null default."""
+    schema = dict(schema)
+    choices = schema.get("anyOf")
+    if choices and {"type": "null"} in choices:
+        rest = [choice for choice in choices if choice != {"type": "null"}]
+        del schema["anyOf"]
+        schema.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+    return schema
+
+
+def _requires_something(schema: dict, components: dict) -> bool:
+    """Tell whether a body schema admits no empty body."""
+    schema = _resolve(schema, components)
+    if "oneOf" in schema and "properties" not in schema:
+        return all(_requires_something(member, components) for member in schema["oneOf"])
+    return any(key in schema for key in ("required", "minProperties", "anyOf", "oneOf"))
 
 
 @bp.get("/openapi.json")

@@ -11,6 +11,7 @@ import json
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from sqlalchemy import BigInteger, Select, tuple_
 
 from productinfo.errors import ValidationFailed
@@ -34,22 +35,35 @@ def decode_cursor(token):
         raise ValueError("is not a cursor this API issued") from None
 
 
-def _sort_key(token) -> tuple:
-    """Decode the cursor of a list page: the sort key of the page's last row."""
-    values = decode_cursor(token)
+NOT_OURS = "is not a cursor this API issued"
+
+
+def _sort_key(token) -> tuple | None:
+    """Decode the cursor of a list page: the sort key of the page's last row; none for ""."""
+    if token == "":  # `cursor=`: the first page, as clients send it
+        return None
+    try:
+        values = decode_cursor(token)
+    except ValueError:
+        values = None
     if not isinstance(values, list) or not values:
-        raise ValueError("is not a cursor this API issued")
+        raise PydanticCustomError("invalid_cursor", NOT_OURS)
     return tuple(values)
 
 
-Cursor = Annotated[tuple, BeforeValidator(_sort_key), WithJsonSchema({"type": "string"})]
+CURSOR_SCHEMA = {
+    "type": "string",
+    "description": "Opaque: `next_cursor` of the previous page, as it came; empty or left "
+    "out for the first page. Any other text is a 422 `invalid_cursor`.",
+}
+Cursor = Annotated[tuple | None, BeforeValidator(_sort_key), WithJsonSchema(CURSOR_SCHEMA)]
 
 
 class PageQuery(BaseModel):
     """The paging parameters every list endpoint accepts."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")
-    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page.")
+    cursor: Cursor = None
 
 
 def keyset(
@@ -58,7 +72,9 @@ def keyset(
     """Return `query` ordered by `key`, starting after `cursor`, one row longer than a page."""
     if cursor is not None:
         if not _fits(cursor, key):
-            raise ValidationFailed.field("cursor", "is not a cursor of this list")
+            raise ValidationFailed.field(
+                "cursor", "is not a cursor of this list", code="invalid_cursor"
+            )
         after = tuple_(*key) < tuple_(*cursor) if descending else tuple_(*key) > tuple_(*cursor)
         query = query.where(after)
     order = [column.desc() for column in key] if descending else list(key)

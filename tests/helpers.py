@@ -31,6 +31,17 @@ def add_product(client, catalogue: dict, barcode: str, name: str | None = None) 
     return assert_ok(client.post("/products.add", json=body))
 
 
+def pushed_product(local_id, barcode: str, category: int, **fields) -> dict:
+    """Return a product as a device pushes it, named after its local id."""
+    return {
+        "local_id": local_id,
+        "name": f"Product {local_id}",
+        "barcode": barcode,
+        "category_id": category,
+        **fields,
+    }
+
+
 def admin_with_product(app, barcode: str = "X1") -> tuple:
     """Sign up an admin on `app`, who adds a product; return (client, product id)."""
     client = Auth(app).client("admin", email="boss@example.com")

@@ -147,4 +147,35 @@ def test_search_paginates(staff):
     ["limit=0", "limit=201", "limit=-1", "cursor=%%%", "q=" + "x" * 201],
 )
 def test_companies_get_rejects_bad_query(staff, query):
-    assert_error(staff.get(f"/companies.get?{query}"), 422, "validation_failed")
+    code = "invalid_cursor" if query.startswith("cursor=") else "validation_failed"
+    assert_error(staff.get(f"/companies.get?{query}"), 422, code)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Trèfle", "Tre\u0300fle"),  # composed, then e and a combining grave accent
+        ("Ifri", "ＩＦＲＩ"),  # full width
+        ("Straße", "STRASSE"),
+        ("ﬁrst", "First"),  # a ligature
+        ("Ifri", "If\u200dri"),  # a joiner, invisible
+    ],
+)
+@pytest.mark.parametrize("device", [None, "3f2b6c1e-8d4a-4f7e-9b0a-2c5d7e9f1a3b"])
+def test_names_compare_as_people_read_them(staff, fetch, first, second, device):
+    body = {"device_id": device} if device else {}
+    one = assert_ok(
+        staff.post("/companies.add", json={**body, "companies": [{"id": 1, "name": first}]})
+    )
+    two = assert_ok(
+        staff.post("/companies.add", json={**body, "companies": [{"id": 2, "name": second}]})
+    )
+    assert two["mapping"]["2"] == one["mapping"]["1"]
+    assert company_names(fetch) == [first]
+    found = assert_ok(staff.get("/companies.get", query_string={"q": second}))
+    assert [company["name"] for company in found] == [first]
+
+
+def test_categories_compare_as_people_read_them(admin):
+    assert_ok(admin.post("/categories.add", json={"name": "Lait Trèfle"}))
+    assert_error(admin.post("/categories.add", json={"name": "ＬＡＩＴ Tre\u0300fle"}), 409)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import StopReason, events, from_schema
+from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.transport.wsgi import WSGI_TRANSPORT
 from sqlalchemy import func, update
 
@@ -51,6 +53,37 @@ CONFIG = {
 }
 
 
+# Answers that no schema can foretell, to schema-valid requests: excused when they come to
+# requests that schemathesis made up, and only those (the check `positive_data_acceptance`).
+EXCUSED_CODES = {
+    # A cursor is opaque: any text fits its schema, but only those the API issued work.
+    "invalid_cursor",
+    # Tokens only an email carries.
+    "link_invalid",
+    "link_expired",
+    # Password rules that the server explains (strength, length in bytes), and the password
+    # the account has.
+    "password_too_short",
+    "password_too_long",
+    "password_too_weak",
+    "wrong_password",
+    # Limits a deployment sets (MAX_UPLOAD_BYTES), which the document cannot know.
+    "photo_too_large",
+    # Ids of records that do not exist: an id is valid whatever the data holds.
+    "unknown_category",
+    "unknown_company",
+    "unknown_product",
+    # Rules across the items of a batch: one barcode or one local id twice.
+    "duplicate_barcode",
+    "duplicate_local_id",
+}
+# Addresses at domains that exist: the server refuses special-use ones (`.test`, `.local`)
+# that the `email` format admits.
+schemathesis.openapi.format(
+    "email", st.emails(domains=st.sampled_from(["example.com", "company.dz", "mail.example.org"]))
+)
+
+
 @dataclass(frozen=True)
 class Found:
     """One distinct failure, with the first request that showed it."""
@@ -82,6 +115,44 @@ def wsgi_probes(monkeypatch):
         return send(case, session=session, **kwargs)
 
     monkeypatch.setattr(WSGI_TRANSPORT, "send", send_without_socket_settings)
+
+
+def excuse_what_no_schema_says(schema) -> None:
+    """Excuse the answers listed in EXCUSED_CODES, and skip bodies schemathesis cannot send."""
+
+    @schema.hook
+    def filter_failure(context, failure, case, response):
+        if not isinstance(failure, RejectedPositiveData):
+            return True
+        try:
+            code = response.json().get("code")
+        except (ValueError, AttributeError):
+            return True
+        return code not in EXCUSED_CODES
+
+    @schema.hook
+    def filter_case(context, case):
+        return sendable(case)
+
+    @schema.hook
+    def before_add_examples(context, examples):
+        examples[:] = [case for case in examples if sendable(case)]
+
+
+def sendable(case) -> bool:
+    """Tell whether schemathesis can send a case as the document describes it.
+
+    Schemathesis 4.32.5 writes a list or an object in an urlencoded body as repeated fields,
+    ignoring the document's `encoding` (its urlencoded serializer does not read
+    `contentType`); the app sends one field holding JSON text, as the document says.
+    """
+    if not isinstance(case.body, dict):
+        return True
+    values = case.body.values()
+    if case.media_type == "application/x-www-form-urlencoded":
+        return not any(isinstance(value, list | dict) for value in values)
+    # In multipart it writes an empty list as no part at all, whatever the encoding says.
+    return not (case.media_type == "multipart/form-data" and any(value == [] for value in values))
 
 
 def sign_in_each_request(schema, app, user_id: int, role: str) -> None:
@@ -138,6 +209,7 @@ def run_schemathesis(app, role: str) -> Outcome:
     config = SchemathesisConfig.from_dict(CONFIG)
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app, config=config)
     sign_in_each_request(schema, app, user["id"], role)
+    excuse_what_no_schema_says(schema)
 
     found: dict[Exception, Found] = {}
     errors: list[str] = []
@@ -197,11 +269,6 @@ def summary(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the document and the server disagree: `pytest tests/test_contract.py --runxfail` "
-    "lists each failure; remove this marker once there are none",
-)
 @pytest.mark.parametrize("role", ["staff", "admin"])
 def test_api_keeps_its_openapi_contract(make_app, wsgi_probes, caplog, role):
     """Schemathesis finds no failure and no error, as staff and as admin."""

@@ -154,7 +154,8 @@ def test_success_envelope(client):
     ],
 )
 def test_out_of_range_numbers_are_422(staff, method, path, body):
-    assert_error(staff.open(path, method=method, json=body), 422, "validation_failed")
+    code = "invalid_cursor" if "cursor=" in path else "validation_failed"
+    assert_error(staff.open(path, method=method, json=body), 422, code)
 
 
 def test_out_of_range_sync_cursor_is_422(staff):
@@ -173,4 +174,33 @@ def test_json_nested_too_deep_is_a_client_error(client, staff):
     login = client.post("/users.login", data=DEEP, content_type="application/json")
     assert_error(login, 400, "malformed_json")
     cursor = base64.urlsafe_b64encode(DEEP.encode()).decode().rstrip("=")
-    assert_error(staff.get(f"/users.history?cursor={cursor}"), 422, "validation_failed")
+    assert_error(staff.get(f"/users.history?cursor={cursor}"), 422, "invalid_cursor")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/products.delete", {"id": True}),
+        ("/companies.add", {"companies": [{"id": False, "name": "Ifri"}]}),
+        ("/products.update", {"id": 1, "category_id": True}),
+    ],
+)
+def test_booleans_are_no_ids(staff, path, body):
+    assert_error(staff.post(path, json=body), 422, "validation_failed")
+
+
+def test_a_multipart_body_that_cannot_be_read_is_400(staff):
+    body = b"--b\r\nNone--b--\r\n"
+    response = staff.post(
+        "/users.logout", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert_error(response, 400, "malformed_body")
+    empty = staff.post(
+        "/users.logout", data=b"--b--\r\n", content_type="multipart/form-data; boundary=b"
+    )
+    assert empty.status_code == 200
+
+
+def test_a_product_change_is_never_null(staff):
+    response = staff.post("/products.update", json={"id": 1, "category_id": None})
+    assert "category_id" in assert_error(response, 422, "validation_failed")["errors"]

@@ -69,7 +69,7 @@ def test_merging_companies_moves_products_and_reaches_pulls_and_pushes(
         staff,
         "/companies.add",
         {"companies": [{"id": 1, "name": "CEVITAL Spa"}, {"id": 2, "name": "Cevital"}]},
-    )["mapping"]["companies"]
+    )["mapping"]
     twin, kept = pushed["1"], pushed["2"]
     products = push(
         staff,
@@ -80,7 +80,7 @@ def test_merging_companies_moves_products_and_reaches_pulls_and_pushes(
                 offline(11, "Elio 5L", GTINS[1], category, 2),
             ]
         },
-    )["mapping"]["products"]
+    )["mapping"]
     _, _, cursor = pull_all(staff)
 
     answer = assert_ok(admin.post("/companies.merge", json={"from_id": twin, "into_id": kept}))
@@ -109,13 +109,13 @@ def test_merging_companies_moves_products_and_reaches_pulls_and_pushes(
         {"products": [offline(12, "Elio 2L", GTINS[2], category, 1)]},
     )
     assert [r["status"] for r in again["results"]] == ["created"]
-    new_product = again["mapping"]["products"]["12"]
+    new_product = again["mapping"]["12"]
     assert fetch("SELECT company_id FROM products WHERE id = :id", id=new_product) == [
         {"company_id": kept}
     ]
     # Its companies again: the twin's local id maps to the kept company now.
     retry = push(staff, "/companies.add", {"companies": [{"id": 1, "name": "CEVITAL Spa"}]})
-    assert retry["mapping"]["companies"] == {"1": kept}
+    assert retry["mapping"] == {"1": kept}
     assert [r["status"] for r in retry["results"]] == ["existing"]
     # Another phone, or the plain add, with the twin's name: the kept company.
     plain = assert_ok(
@@ -161,7 +161,7 @@ def test_a_merge_sent_again_changes_nothing(admin, fetch):
 def test_merges_chain_to_the_company_kept_last(admin, staff, category, fetch):
     names = ["Hamoud", "Hamoud Boualem", "HAMOUD BOUALEM SPA"]
     batch = {"companies": [{"id": i, "name": name} for i, name in enumerate(names)]}
-    pushed = push(staff, "/companies.add", batch)["mapping"]["companies"]
+    pushed = push(staff, "/companies.add", batch)["mapping"]
     first, second, third = (pushed[str(i)] for i in range(3))
     assert_ok(admin.post("/companies.merge", json={"from_id": first, "into_id": second}))
     assert_ok(admin.post("/companies.merge", json={"from_id": second, "into_id": third}))
@@ -170,7 +170,7 @@ def test_merges_chain_to_the_company_kept_last(admin, staff, category, fetch):
         "/products.add",
         {"products": [offline(1, "Selecto", GTINS[0], category, 0)]},
     )
-    product = again["mapping"]["products"]["1"]
+    product = again["mapping"]["1"]
     assert fetch("SELECT company_id FROM products WHERE id = :id", id=product) == [
         {"company_id": third}
     ]
@@ -217,9 +217,9 @@ def test_merging_products_moves_photos_once_and_reaches_pulls_and_pushes(
                 offline("right", "Lben 1 L", GTINS[1], category, 1),
             ]
         },
-    )["mapping"]["products"]
+    )["mapping"]
     twin, kept = products["typo"], products["right"]
-    assert company["mapping"]["companies"]["1"]
+    assert company["mapping"]["1"]
     # The twin has two photos; the kept product has one of them already (the same upload).
     shared = push_photo(staff, "p1", "typo", RED)
     only_twin = push_photo(staff, "p2", "typo", GREEN)
@@ -252,7 +252,7 @@ def test_merging_products_moves_photos_once_and_reaches_pulls_and_pushes(
         "/products.add",
         {"products": [offline("typo", "Lben 1L", GTINS[0], category, 1)]},
     )
-    assert again["mapping"]["products"] == {"typo": kept}
+    assert again["mapping"] == {"typo": kept}
     assert [r["status"] for r in again["results"]] == ["existing"]
     assert push_photo(staff, "p1", "typo", RED) == on_kept
     new = push_photo(staff, "p4", "typo", encode(halves((100, 100)), "JPEG"))
@@ -270,7 +270,7 @@ def test_merging_products_moves_photos_once_and_reaches_pulls_and_pushes(
 def push_photo(client, local_id, product_local_id, data):
     fields = {"device_id": DEVICE, "local_id": local_id, "product_local_id": product_local_id}
     answer = assert_ok(upload(client, fields, data))
-    return answer["mapping"]["photos"][local_id]
+    return answer["mapping"][local_id]
 
 
 @pytest.fixture

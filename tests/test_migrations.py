@@ -129,3 +129,74 @@ def test_two_accounts_that_would_share_an_address_stop_the_migration(empty_datab
     with engine.connect() as conn:
         assert schema.current_revision(conn) == schema.head_revision()
     engine.dispose()
+
+
+NOW = "2026-11-22 10:00:00"
+BEFORE_0009 = [
+    "INSERT INTO categories (id, name, name_key, created_at, updated_at) VALUES"
+    " (1, 'Lait', 'lait', :now, :now), (2, 'ＬＡＩＴ', 'ｌａｉｔ', :now, :now)",
+    "INSERT INTO companies (id, name, name_key, created_at, updated_at) VALUES"
+    " (1, 'Ifri', 'ifri', :now, :now), (2, 'Trèfle', 'trèfle', :now, :now),"
+    " (3, 'ＩＦＲＩ', 'ｉｆｒｉ', :now, :now), (4, 'Tre\u0300fle', 'tre\u0300fle', :now, :now)",
+    "INSERT INTO products (id, name, name_key, barcode, barcode_key, category_id, company_id,"
+    " created_by, created_at, updated_at, deleted_at) VALUES"
+    " (1, 'Diet Coke', 'diet coke', '049000006346', '00049000006346', 1, 1, 1, :now, :now, NULL),"
+    " (2, 'Diet Coke small', 'diet coke small', '04963406', '00000004963406', 1, 1, 1, :now,"
+    " :now, NULL),"
+    " (3, 'Lben', 'lben', '٦١٣٠٢٣٤٠٠٠٠٧٢', '٦١٣٠٢٣٤٠٠٠٠٧٢', 1, 2, 1, :now, :now, NULL),"
+    " (4, 'ＬＢＥＮ', 'ｌｂｅｎ', '6130234000010', '06130234000010', 1, 2, 1, :now, :now, NULL),"
+    " (5, 'Gone', 'gone', '6130234\u2013000010', '6130234\u2013000010', 1, 2, 1, :now, :now,"
+    " :now)",
+    "INSERT INTO photos (id, product_id, sha256, key, thumbnail_key, content_type, width, height,"
+    " size, created_by, created_at) VALUES"
+    " (1, 3, :sha256, 'ab/c.jpg', 'ab/c-thumb.webp', 'image/jpeg', 1, 1, 1, 1, :now)",
+    "INSERT INTO sync_mappings (user_id, device_id, kind, local_id, server_id, created_at)"
+    " VALUES (1, :device, 'company', '7', 3, :now), (1, :device, 'product', 'p1', 3, :now),"
+    " (1, :device, 'photo', 'ph1', 1, :now)",
+]
+
+
+def test_keys_are_recomputed_and_twins_reported_never_merged(empty_database_url, caplog):
+    from productinfo.catalog.service import name_key
+    from productinfo.ledger import fingerprint
+
+    engine = users_before_normal_form(empty_database_url, ["ana@example.com"])
+    schema.upgrade(engine, "0008")
+    params = {"now": NOW, "sha256": "e3b0" * 16, "device": "3f2b6c1e-8d4a-4f7e-9b0a-2c5d7e9f1a3b"}
+    with engine.begin() as conn:
+        for statement in BEFORE_0009:
+            conn.execute(text(statement), params)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        rows = lambda query: [tuple(row) for row in conn.execute(text(query))]  # noqa: E731
+        categories = rows("SELECT id, name, name_key FROM categories ORDER BY id")
+        companies = rows("SELECT id, name_key FROM companies ORDER BY id")
+        products = rows("SELECT id, name_key, barcode, barcode_key FROM products ORDER BY id")
+        mappings = rows("SELECT kind, fingerprint FROM sync_mappings ORDER BY kind")
+    engine.dispose()
+    # Nothing merged: every row is there, with its name as typed; the oldest keeps the key.
+    assert categories == [(1, "Lait", "lait"), (2, "ＬＡＩＴ", "lait\x1f2")]
+    assert companies == [(1, "ifri"), (2, "trèfle"), (3, "ifri\x1f3"), (4, "trèfle\x1f4")]
+    assert products == [
+        (1, "diet coke", "049000006346", "00049000006346"),
+        (2, "diet coke small", "04963406", "00049000006346\x1f2"),
+        (3, "lben", "6130234000072", "06130234000072"),
+        (4, "lben", "6130234000010", "06130234000010"),
+        (5, "gone", "6130234000010", "06130234000010"),  # deleted: shares the key freely
+    ]
+    assert mappings == [
+        ("company", fingerprint(name_key("ＩＦＲＩ"))),
+        ("photo", fingerprint("e3b0" * 16)),
+        ("product", None),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "productinfo.migrations"]
+    assert warnings == [
+        "Categories 1, 2 now read as one ('lait'): 1 keeps it, the others keep keys of their "
+        "own until an admin merges or corrects them",
+        "Companies 1, 3 now read as one ('ifri'): 1 keeps it, the others keep keys of their "
+        "own until an admin merges or corrects them",
+        "Companies 2, 4 now read as one ('trèfle'): 2 keeps it, the others keep keys of their "
+        "own until an admin merges or corrects them",
+        "Live products 1, 2 now read as one ('00049000006346'): 1 keeps it, the others keep "
+        "keys of their own until an admin merges or corrects them",
+    ]

@@ -48,10 +48,8 @@ def test_list_endpoints_document_paging(document):
     operation = document["paths"]["/companies.get"]["get"]
     params = {p["name"]: p for p in operation["parameters"]}
     assert params["limit"]["schema"]["maximum"] == 200
-    assert params["cursor"]["schema"] == {
-        "anyOf": [{"type": "string"}, {"type": "null"}],
-        "default": None,
-    }
+    assert params["cursor"]["schema"] == {"type": "string"}
+    assert "Opaque" in params["cursor"]["description"]
     envelope = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert "next_cursor" in envelope["properties"]
 
@@ -78,3 +76,51 @@ def test_special_answers_are_documented(document):
     pull = paths["/sync.pull"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert {"next_cursor", "has_more"} <= set(pull["properties"])
     assert "data" in document["components"]["schemas"]["Error"]["properties"]
+
+
+LISTS = [
+    "/categories.get",
+    "/companies.get",
+    "/products.history",
+    "/products.search?q=a",
+    "/users.history",
+    "/sync.pull",
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_an_empty_cursor_is_the_first_page(staff, path):
+    joiner = "&" if "?" in path else "?"
+    first = staff.get(path).get_json()
+    assert staff.get(f"{path}{joiner}cursor=").get_json()["data"] == first["data"]
+
+
+def test_forms_are_described_as_forms(document):
+    """A form carries a batch as one field of JSON text, and has no null."""
+    content = document["paths"]["/companies.add"]["post"]["requestBody"]["content"]
+    for media in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        assert content[media]["encoding"] == {"companies": {"contentType": "application/json"}}
+    upload = document["paths"]["/photo.upload"]["post"]["requestBody"]["content"]
+    form = upload["multipart/form-data"]["schema"]
+    assert form["properties"]["file"] == {"type": "string", "format": "binary"}
+    shapes = form["allOf"][0]["oneOf"]
+    assert all('"type": "null"' not in str(shape).replace("'", '"') for shape in shapes)
+    # Exactly one of the product's server id and its local id: one shape each.
+    pushed = [shape for shape in shapes if "device_id" in shape["required"]]
+    assert sorted(tuple(sorted(shape["required"])) for shape in pushed) == [
+        ("device_id", "local_id", "product_id"),
+        ("device_id", "local_id", "product_local_id"),
+    ]
+
+
+def test_the_link_pages_are_documented(client, document):
+    for path in ("/users.signup.verify", "/users.resetpass", "/users.email.undo"):
+        assert set(document["paths"][path]) == {"get", "post"}
+        assert "text/html" in document["paths"][path]["get"]["responses"]["200"]["content"]
+        allowed = client.options(path).headers["Allow"]
+        assert allowed == "GET, POST"
+
+
+def test_addresses_are_documented_as_emails(document):
+    schema = document["components"]["schemas"]["Signup"]["properties"]["email"]
+    assert schema["format"] == "email"

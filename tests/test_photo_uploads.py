@@ -99,7 +99,7 @@ def test_a_device_pushes_in_two_steps_with_the_ledger(app, staff, product, fetch
     send(app, ticket, JPEG)
     answer = assert_ok(finish(staff, ticket))
     photo_id = answer["photo"]["id"]
-    assert answer["mapping"] == {"photos": {"40": photo_id}}
+    assert answer["mapping"] == {"40": photo_id}
     assert answer["results"][0]["status"] == "created"
     assert finish(staff, ticket).get_json()["data"] == answer  # the same answer on a retry
     # The same local id sent again in one request is the photo pushed before.

@@ -1,12 +1,13 @@
 import csv
 import io
 import json
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stdnum import ean
 
-from productinfo.products import barcodes
 from productinfo.products.schemas import MAX_PRODUCTS_PER_REQUEST
 from tests.helpers import Auth, assert_error, assert_ok
 
@@ -179,6 +180,37 @@ def test_lookup_finds_any_printed_form(staff, refs, printed):
     assert assert_ok(staff.get(f"/products.getByBarcode/{printed}")) == added
 
 
+DIET_COKE = ("04963406", "049000006346")  # its UPC-E, and that UPC-E's UPC-A
+
+
+@pytest.mark.parametrize(
+    ("typed", "other"), [DIET_COKE, DIET_COKE[::-1], (DIET_COKE[0], "0" + DIET_COKE[1])]
+)
+def test_a_upc_e_and_its_upc_a_are_one_product(staff, refs, typed, other):
+    added = assert_ok(add(staff, refs, barcode=typed))
+    assert added["barcode"] == typed
+    assert assert_ok(staff.get(f"/products.getByBarcode/{other}"))["id"] == added["id"]
+    assert_error(add(staff, refs, barcode=other), 409, "barcode_taken")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "٦١٣٠٢٣٤٠٠٠٠٧٢",  # Arabic-Indic digits
+        "۶۱۳۰۲۳۴۰۰۰۰۷۲",  # Eastern Arabic-Indic
+        "６１３０２３４００００７２",  # full width
+        "6\u2013130234\u2011000072",  # en dash, non-breaking hyphen
+        "6\u00a0130234\u3000000072",  # no-break space, ideographic space
+    ],
+)
+def test_digits_of_any_script_are_the_printed_code(staff, refs, fetch, typed):
+    added = assert_ok(add(staff, refs, barcode=typed))
+    assert added["barcode"] == "6130234000072"
+    assert assert_ok(staff.get("/products.getByBarcode/6130234000072"))["id"] == added["id"]
+    assert assert_ok(staff.get(f"/products.getByBarcode/{quote(typed)}"))["id"] == added["id"]
+    assert_error(add(staff, refs, barcode="6130234000072"), 409, "barcode_taken")
+
+
 def test_a_code_with_a_slash_is_found_too(staff, refs):
     added = assert_ok(add(staff, refs, barcode="AB/12"))
     assert assert_ok(staff.get("/products.getByBarcode/AB/12"))["id"] == added["id"]
@@ -195,7 +227,7 @@ def test_lookup_of_an_unknown_barcode(staff):
 )
 @given(body=st.text("0123456789", min_size=11, max_size=11))
 def test_every_printed_form_finds_the_same_product(staff, refs, fetch, body):
-    upc = body + str(barcodes.check_digit(body))
+    upc = body + ean.calc_check_digit(body)
     added = staff.post("/products.add", json=product(refs, barcode=upc))
     if added.status_code == 409:  # an earlier example drew the same GTIN
         added_product = added.get_json()["data"]
@@ -255,7 +287,8 @@ def test_history_filters(staff, refs):
     "query", ["scope=theirs", "limit=0", "limit=201", "category_id=x", "cursor=bad"]
 )
 def test_history_rejects_bad_queries(staff, query):
-    assert_error(staff.get(f"/products.history?{query}"), 422, "validation_failed")
+    code = "invalid_cursor" if query.startswith("cursor=") else "validation_failed"
+    assert_error(staff.get(f"/products.history?{query}"), 422, code)
 
 
 def test_search_by_name_or_maker(staff, refs):

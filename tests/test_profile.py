@@ -34,7 +34,7 @@ def test_history_credits_only_the_companies_a_request_created(staff, sync):
         json={"companies": [{"id": 2, "name": " IFRI "}, {"id": 3, "name": "Candia"}], **sync},
     )
     mapping = assert_ok(added)["mapping"]
-    candia = mapping.get("companies", mapping)["3"]
+    candia = mapping["3"]
     events = assert_ok(staff.get("/users.history?kind=companies_added"))
     assert [event["details"]["company_ids"] for event in events][0] == [candia]
     assert_ok(staff.post("/companies.add", json={"companies": [{"id": 4, "name": "candia"}]}))

@@ -7,6 +7,7 @@ import pytest
 
 from productinfo.catalog.schemas import MAX_COMPANIES_PER_REQUEST
 from tests.helpers import add_product, assert_error, assert_ok
+from tests.helpers import pushed_product as product
 from tests.images import encode, halves
 
 DEVICE = str(uuid.uuid4())
@@ -28,16 +29,6 @@ def push_products(client, products, device=DEVICE):
     return assert_ok(client.post("/products.add", json={"device_id": device, "products": products}))
 
 
-def product(local_id, barcode, category, **company):
-    return {
-        "local_id": local_id,
-        "name": f"Product {local_id}",
-        "barcode": barcode,
-        "category_id": category,
-        **company,
-    }
-
-
 def statuses(answer):
     return [r["status"] for r in answer["results"]]
 
@@ -46,7 +37,7 @@ def test_companies_are_mapped_once(staff, fetch):
     batch = [{"id": 1, "name": "Ifri"}, {"id": 2, "name": "Cevital"}]
     first = push_companies(staff, batch)
     assert statuses(first) == ["created", "created"]
-    assert set(first["mapping"]["companies"]) == {"1", "2"}
+    assert set(first["mapping"]) == {"1", "2"}
     again = push_companies(staff, list(reversed(batch)))
     assert statuses(again) == ["existing", "existing"]
     assert again["mapping"] == first["mapping"]
@@ -56,23 +47,30 @@ def test_companies_are_mapped_once(staff, fetch):
 
 def test_a_company_on_the_server_already_is_merged(staff, auth):
     other = auth.client()
-    theirs = push_companies(other, [{"id": 9, "name": "IFRI"}])["mapping"]["companies"]["9"]
+    theirs = push_companies(other, [{"id": 9, "name": "IFRI"}])["mapping"]["9"]
     mine = push_companies(staff, [{"id": 1, "name": "ifri "}])
     assert statuses(mine) == ["merged"]
     assert mine["results"][0]["code"] == "company_exists"
-    assert mine["mapping"]["companies"] == {"1": theirs}
+    assert mine["mapping"] == {"1": theirs}
 
 
 def test_one_bad_company_does_not_sink_the_others(staff, fetch):
     answer = push_companies(
-        staff, [{"id": 1, "name": "Ifri"}, {"id": 2, "name": ""}, {"name": "No id"}, "x"]
+        staff, [{"id": 1, "name": "Ifri"}, {"id": 2, "name": ""}, {"name": "No id"}, {"id": 4}]
     )
     assert statuses(answer) == ["created", "error", "error", "error"]
     assert answer["results"][1]["field"] == "companies[1].name"
     assert answer["results"][2]["field"] == "companies[2].id"
-    assert answer["results"][3]["field"] == "companies[3]"
-    assert list(answer["mapping"]["companies"]) == ["1"]
+    assert answer["results"][3]["field"] == "companies[3].name"
+    assert list(answer["mapping"]) == ["1"]
     assert [row["name"] for row in fetch("SELECT name FROM companies")] == ["Ifri"]
+
+
+def test_a_batch_holding_other_than_objects_is_refused_whole(staff, fetch):
+    body = {"device_id": DEVICE, "companies": [{"id": 1, "name": "Ifri"}, "x"]}
+    error = assert_error(staff.post("/companies.add", json=body), 422, "validation_failed")
+    assert "companies[1]" in error["errors"]
+    assert fetch("SELECT id FROM companies") == []
 
 
 def test_a_local_id_used_twice_with_other_values_is_an_error(staff):
@@ -107,13 +105,13 @@ def test_products_name_their_company_by_local_id_in_the_same_batch_or_an_earlier
         "SELECT p.id, c.name FROM products p JOIN companies c ON c.id = p.company_id ORDER BY p.id"
     )
     assert [row["name"] for row in rows] == ["Ifri", "Ifri"]
-    assert answer["mapping"]["products"] == {"p1": rows[0]["id"], "p2": rows[1]["id"]}
+    assert answer["mapping"] == {"p1": rows[0]["id"], "p2": rows[1]["id"]}
     me = assert_ok(staff.get("/users.me"))
     assert me["stats"]["products_added"] == 2
 
 
 def test_products_retried_in_any_order_create_nothing_new(staff, category, fetch):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     batch = [
         product(str(n), barcode, category, company_id=company) for n, barcode in enumerate(GTINS)
     ]
@@ -125,7 +123,7 @@ def test_products_retried_in_any_order_create_nothing_new(staff, category, fetch
 
 
 def test_a_barcode_captured_by_a_colleague_is_merged(staff, auth, category):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     colleague = auth.client()
     theirs = add_product(
         colleague, {"category_id": category, "company_id": company}, "0036000291452"
@@ -133,11 +131,11 @@ def test_a_barcode_captured_by_a_colleague_is_merged(staff, auth, category):
     answer = push_products(staff, [product("p1", "036000291452", category, company_id=company)])
     assert statuses(answer) == ["merged"]
     assert answer["results"][0]["code"] == "barcode_taken"
-    assert answer["mapping"]["products"] == {"p1": theirs["id"]}
+    assert answer["mapping"] == {"p1": theirs["id"]}
 
 
 def test_two_local_products_with_one_barcode_become_one(staff, category, fetch):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     answer = push_products(
         staff,
         [
@@ -146,12 +144,12 @@ def test_two_local_products_with_one_barcode_become_one(staff, category, fetch):
         ],
     )
     assert statuses(answer) == ["created", "merged"]
-    assert answer["mapping"]["products"]["a"] == answer["mapping"]["products"]["b"]
+    assert answer["mapping"]["a"] == answer["mapping"]["b"]
     assert len(fetch("SELECT id FROM products")) == 1
 
 
 def test_bad_products_get_their_own_errors(staff, category, fetch):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     answer = push_products(
         staff,
         [
@@ -177,10 +175,24 @@ def test_bad_products_get_their_own_errors(staff, category, fetch):
 
 
 def test_a_single_product_with_a_device(staff, category):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     body = {"device_id": DEVICE, **product("solo", GTINS[0], category, company_id=company)}
     answer = assert_ok(staff.post("/products.add", json=body))
     assert statuses(answer) == ["created"]
+    assert answer["mapping"] == {"solo": answer["results"][0]["id"]}
+    # Its shape is checked whole (a 422); the rules past its shape, as in a batch.
+    body = {**body, "local_id": "other", "barcode": "5449000000997"}
+    [result] = assert_ok(staff.post("/products.add", json=body))["results"]
+    assert (result["status"], result["code"]) == ("error", "invalid_check_digit")
+    body = {**body, "company_local_id": "1"}
+    assert_error(staff.post("/products.add", json=body), 422, "validation_failed")
+
+
+def test_a_device_id_alone_is_no_product(staff, fetch):
+    form = {"device_id": DEVICE}
+    response = staff.post("/products.add", data=form, content_type="multipart/form-data")
+    assert_error(response, 422, "validation_failed")
+    assert fetch("SELECT id FROM sync_mappings") == []
 
 
 def test_phones_shared_by_staff_keep_a_namespace_per_user(staff, auth, category, fetch):
@@ -188,7 +200,7 @@ def test_phones_shared_by_staff_keep_a_namespace_per_user(staff, auth, category,
     mine = push_companies(staff, [{"id": 1, "name": "Ifri"}])
     theirs = push_companies(colleague, [{"id": 1, "name": "Candia"}])  # same device, same local id
     assert statuses(theirs) == ["created"]
-    assert mine["mapping"]["companies"]["1"] != theirs["mapping"]["companies"]["1"]
+    assert mine["mapping"]["1"] != theirs["mapping"]["1"]
     # The colleague's local company 1 is Candia, never my Ifri.
     answer = push_products(colleague, [product("p", GTINS[0], category, company_local_id="1")])
     [row] = fetch("SELECT c.name FROM products p JOIN companies c ON c.id = p.company_id")
@@ -199,7 +211,8 @@ def test_phones_shared_by_staff_keep_a_namespace_per_user(staff, auth, category,
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        ({"device_id": "not-a-uuid", "companies": []}, 422),
+        ({"device_id": "a device", "companies": []}, 422),
+        ({"device_id": "short", "companies": []}, 422),
         ({"device_id": DEVICE, "companies": "nope"}, 422),
         (
             {
@@ -234,22 +247,22 @@ def upload(client, form, data):
 
 
 def test_photos_name_their_product_by_local_id(staff, category, fetch):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     products = push_products(staff, [product("p1", GTINS[0], category, company_id=company)])
     form = {"device_id": DEVICE, "local_id": "ph1", "product_local_id": "p1"}
     data = encode(halves(), "JPEG")
     answer = assert_ok(upload(staff, form, data))
     assert statuses(answer) == ["created"]
-    photo_id = answer["mapping"]["photos"]["ph1"]
-    assert answer["photo"]["product_id"] == products["mapping"]["products"]["p1"]
+    photo_id = answer["mapping"]["ph1"]
+    assert answer["photo"]["product_id"] == products["mapping"]["p1"]
     retried = assert_ok(upload(staff, form, data))
     assert statuses(retried) == ["existing"]
-    assert retried["mapping"]["photos"] == {"ph1": photo_id}
+    assert retried["mapping"] == {"ph1": photo_id}
     assert len(fetch("SELECT id FROM photos")) == 1
 
 
 def test_photos_of_a_merged_product_attach_to_it(staff, auth, category):
-    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["companies"]["1"]
+    company = push_companies(staff, [{"id": 1, "name": "Ifri"}])["mapping"]["1"]
     colleague = auth.client()
     refs = {"category_id": category, "company_id": company}
     theirs = add_product(colleague, refs, GTINS[0])

@@ -147,7 +147,7 @@ class SyncMachine(RuleBasedStateMachine):
                     )
                 )
                 self.sent_companies |= {name_key(c["name"]) for c in companies}
-                self._learn(d, answer, lose)
+                self._learn(d, "companies", answer, lose)
             if products:
                 answer = assert_ok(
                     d.client.post(
@@ -158,7 +158,7 @@ class SyncMachine(RuleBasedStateMachine):
                     assert result["status"] != "error", result
                     self.sent_products.add(key(record["barcode"]))
                     d.sent_products.add(record["local_id"])
-                self._learn(d, answer, lose)
+                self._learn(d, "products", answer, lose)
             for local, (product, image) in d.photos.items():
                 # The app sends the photos of products it sent, answered or not.
                 if local in d.learned["photos"] or product not in d.sent_products:
@@ -173,12 +173,11 @@ class SyncMachine(RuleBasedStateMachine):
                     d.client.post("/photo.upload", data=form, content_type="multipart/form-data")
                 )
                 self.sent_photos.add((key(d.products[product][0]), image))
-                self._learn(d, answer, lose)
+                self._learn(d, "photos", answer, lose)
 
-    def _learn(self, d: Device, answer: dict, lose: bool) -> None:
+    def _learn(self, d: Device, kind: str, answer: dict, lose: bool) -> None:
         if not lose:
-            for kind, mapping in answer["mapping"].items():
-                d.learned[kind].update(mapping)
+            d.learned[kind].update(answer["mapping"])
 
     @rule(device=st.sampled_from(range(3)))
     def refresh_token(self, device):

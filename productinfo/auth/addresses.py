@@ -43,7 +43,8 @@ def sign_in_email(value: str) -> str:
     try:
         return normalize_email(value)
     except ValueError:
-        return _compatible(value).lower()[:MAX_LENGTH]
+        # Postgres stores no NUL: this form is looked up, and must not fail on either database.
+        return _compatible(value).lower().replace("\x00", "\ufffd")[:MAX_LENGTH]
 
 
 def normalize_domain(domain: str) -> str:

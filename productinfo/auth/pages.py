@@ -10,7 +10,11 @@ import secrets
 
 from flask import Blueprint, current_app
 
+from productinfo.http import EndpointSpec
+
 bp = Blueprint("pages", __name__)
+# Described in the OpenAPI document like the API: public pages, answered in HTML.
+PAGE = EndpointSpec("GET", "public", media=("text/html",))
 
 STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}
@@ -93,3 +97,7 @@ def reset_password_page():
 <input id="again" type="password" autocomplete="new-password" required minlength="8">
 <button>Set the password</button></form>"""
     return _page("Choose a new password", form, RESET_SCRIPT)
+
+
+for _view in (verify_email_page, undo_email_change_page, reset_password_page):
+    _view.spec = PAGE

@@ -3,21 +3,34 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from productinfo.auth.addresses import normalize_email, sign_in_email
-from productinfo.fields import Id, Name
+from productinfo.fields import Id, Name, free_text, optional
 from productinfo.pagination import PageQuery
 
 Role = Literal["staff", "admin"]
 # The password rules (length in bytes, strength) are checked by the service, which can
 # explain them; this only bounds what is read.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+# Tokens are opaque: compared as sent, never trimmed.
+Token = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
 # Every address is read in one normal form (see addresses.py).
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalize_email)]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(normalize_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
 # Sign-in takes any string: a malformed or overlong address is simply an unknown account.
 LoginEmail = Annotated[str, AfterValidator(sign_in_email)]
 
@@ -44,14 +57,19 @@ class Logout(BaseModel):
 
 
 class UpdateProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    email: Email | None = Field(
-        None, description="Needs `current_password`; replaces the address once verified."
+    # At least one of name, email and password; a new email or password needs the current one.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [{"required": [name]} for name in ("name", "email", "password")],
+            "dependentRequired": {"email": ["current_password"], "password": ["current_password"]},
+        },
     )
-    password: Password | None = Field(None, description="Needs `current_password`.")
-    current_password: Password | None = None
+
+    name: Name | None = Field(None, description="null removes the name.")
+    email: Email = optional(description="Replaces the address once verified.")
+    password: Password = optional()
+    current_password: Password = optional()
 
 
 class TokenBody(BaseModel):
@@ -77,7 +95,7 @@ class SetRole(BaseModel):
 
 
 class HistoryQuery(PageQuery):
-    kind: str | None = Field(None, max_length=40, description="Only events of this kind.")
+    kind: free_text(40) | None = Field(None, description="Only events of this kind.")
 
 
 class UserListQuery(PageQuery):

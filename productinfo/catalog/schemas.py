@@ -1,11 +1,19 @@
 """Request and response models of the catalogue endpoints."""
 
 import datetime as dt
-from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from productinfo.fields import NAME_MAX, DeviceId, Id, LocalId, Name
+from productinfo.fields import (
+    NAME_MAX,
+    DeviceId,
+    Id,
+    LocalId,
+    LocalNumber,
+    Name,
+    free_text,
+    without,
+)
 from productinfo.http import choice_of
 from productinfo.pagination import MAX_LIMIT, PageQuery
 
@@ -50,18 +58,20 @@ class CategoryUpdate(BaseModel):
 
 
 class CompanyQuery(PageQuery):
-    q: str | None = Field(
-        None, max_length=NAME_MAX, description="Part of the name, in any case.", examples=["cev"]
+    q: free_text(NAME_MAX) | None = Field(
+        None, description="Part of the name, in any case.", examples=["cev"]
     )
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
 
 class NewCompany(BaseModel):
-    id: int = Field(description="The app's local id for this company; the answer maps it.")
+    id: LocalNumber = Field(description="The app's local id for this company; the answer maps it.")
     name: Name
 
 
 class NewCompanies(BaseModel):
+    model_config = ConfigDict(json_schema_extra=without("device_id"))
+
     companies: list[NewCompany] = Field(
         max_length=MAX_COMPANIES_PER_REQUEST,
         description="In a form body, a JSON string.",
@@ -83,7 +93,13 @@ class SyncCompany(BaseModel):
 class SyncCompanies(BaseModel):
     device_id: DeviceId
     # Items are checked one by one, so that one bad record does not sink the others.
-    companies: list[Any] = Field(max_length=MAX_COMPANIES_PER_REQUEST)
+    companies: list[dict] = Field(
+        max_length=MAX_COMPANIES_PER_REQUEST,
+        description="Each `{id, name}`: `id` is the app's local id (an integer or a short "
+        "text). Each is checked alone: an invalid one gets an error result. In a form "
+        "body, a JSON string.",
+        examples=[[{"id": 3, "name": "Ifri"}]],
+    )
 
 
 def _pick(data) -> str:

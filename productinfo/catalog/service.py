@@ -6,6 +6,8 @@ company merged into another is a tombstone: listed nowhere, but its name still
 maps to the company it was merged into.
 """
 
+import unicodedata
+
 from sqlalchemy import Connection, Table, select, update
 
 from productinfo import activity, merging
@@ -13,7 +15,7 @@ from productinfo.catalog.models import categories, companies
 from productinfo.catalog.schemas import SyncCompany
 from productinfo.db import any_of, insert_ignoring_conflicts, utcnow
 from productinfo.errors import Conflict, NotFound, ValidationFailed
-from productinfo.ledger import Push
+from productinfo.ledger import Push, fingerprint
 from productinfo.pagination import keyset, split_page
 
 NAME_ORDER = ("name_key", "id")
@@ -32,9 +34,19 @@ def clean_name(name: str) -> str:
     return " ".join(name.split())
 
 
+# Invisible in a name, and kept in one only for how it displays: joiners, direction marks,
+# the combining grapheme joiner and variation selectors.
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u034f\u061c\u200c\u200d\u200e\u200f" + "".join(map(chr, range(0xFE00, 0xFE10))))
+)
+
+
 def name_key(name: str) -> str:
-    """Fold a name so that names differing only in case or spacing compare equal."""
-    return clean_name(name).casefold()
+    """Fold a name as people read it: "Trèfle" typed composed or not, `ＩＦＲＩ` and "ifri "
+    compare equal (NFKC, case folding, spacing)."""
+    # NFKC again after folding: folding can undo a composition (as Unicode's NFKC_Casefold).
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return clean_name(folded.translate(_INVISIBLE))
 
 
 def _page(conn: Connection, table: Table, query, *, cursor, limit) -> tuple[list, str | None]:
@@ -148,6 +160,7 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
             "A company with this name exists (on the server or earlier in this batch); "
             "this record maps to it.",
         ),
+        fingerprint=company_fingerprint,
     )
     first = {}  # name key -> index of the first record with that name
     for index, item in push.todo.items():
@@ -161,6 +174,11 @@ def push_companies(conn: Connection, *, user_id: int, device_id: str, items: lis
         created={index for key, index in first.items() if key in created_keys},
     )
     return push.answer()
+
+
+def company_fingerprint(item) -> str:
+    """Fingerprint a pushed company as the app sees it: by its name, as people read it."""
+    return fingerprint(name_key(item.name))
 
 
 def _store_companies(

@@ -3,18 +3,22 @@
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from productinfo.fields import MAX_ID, DeviceId, Id, LocalId
+from productinfo.fields import MAX_ID, DeviceId, Id, LocalId, exactly_one_of, without
 from productinfo.http import choice_of
 from productinfo.ledger import PushAnswer
 
 
 class PhotoUpload(BaseModel):
+    model_config = ConfigDict(json_schema_extra=without("device_id"))
+
     product_id: Id = Field(description="The product the photo shows.")
 
 
 class SyncPhotoUpload(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("product_id", "product_local_id"))
+
     device_id: DeviceId
     local_id: LocalId
     product_id: Id | None = Field(None, description="A server id; or give `product_local_id`.")

@@ -24,7 +24,7 @@ from sqlalchemy import delete as sql_delete
 
 from productinfo import activity, ledger, merging
 from productinfo.db import end_transaction, insert_ignoring_conflicts, persist_now, utcnow
-from productinfo.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from productinfo.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from productinfo.photos import images, queries
 from productinfo.photos.models import loose_objects, photos
 from productinfo.products.models import products
@@ -165,17 +165,28 @@ def push(
 ) -> dict:
     """Store a device's photo, named by its local id and its product's; return the push answer."""
     scope = {"user_id": user_id, "device_id": item.device_id}
-    known = ledger.mapped(conn, scope, "photo", [item.local_id]).get(item.local_id)
+    # A photo is the same record when it is the same bytes, whatever its product is called.
+    content = ledger.fingerprint(hashlib.sha256(data).hexdigest())
+    known = ledger.recorded(conn, scope, "photo", [item.local_id]).get(item.local_id)
     if known is not None:
+        photo_id, stored = known
+        if stored not in (None, content):
+            raise Conflict(
+                f"This local_id {ledger.REUSED}.",
+                code="local_id_reused",
+                errors={"local_id": ledger.REUSED},
+            )
         try:
-            return push_answer(item.local_id, queries.get(conn, storage, known), "existing")
+            answer = push_answer(item.local_id, queries.get(conn, storage, photo_id), "existing")
+            ledger.learn(conn, scope, "photo", {item.local_id: content})
+            return answer
         except NotFound:
             ledger.forget(conn, scope, "photo", item.local_id)  # deleted since: store it again
     product_id = product_of(conn, scope, item)
     photo, created = upload(
         conn, storage, limits, product_id=product_id, data=data, user_id=user_id
     )
-    ledger.remember(conn, scope, "photo", {item.local_id: photo["id"]})
+    ledger.remember(conn, scope, "photo", {item.local_id: (photo["id"], content)})
     return push_answer(item.local_id, photo, "created" if created else "merged")
 
 
@@ -186,7 +197,7 @@ def push_answer(local_id: str, photo: dict, status: str) -> dict:
         result.update(
             code="photo_exists", message="The same photo of this product was stored already."
         )
-    return {"mapping": {"photos": {local_id: photo["id"]}}, "results": [result], "photo": photo}
+    return {"mapping": {local_id: photo["id"]}, "results": [result], "photo": photo}
 
 
 def delete(conn: Connection, photo_id: int, *, user_id: int, is_admin: bool) -> list[str]:

@@ -23,6 +23,7 @@ from productinfo.products.schemas import (
     ProductRef,
     ProductsToAdd,
     SearchQuery,
+    SyncOneProduct,
     SyncProducts,
 )
 from productinfo.storage import get_storage
@@ -50,12 +51,12 @@ def add_products(body):
     result of its own.
     """
     conn, user_id = connection(), current_user().id
-    if isinstance(body, SyncProducts):
+    if isinstance(body, SyncProducts | SyncOneProduct):
         answer, warnings = service.push(
             conn,
             user_id=user_id,
             device_id=body.device_id,
-            items=body.products,
+            items=body.products if isinstance(body, SyncProducts) else [body.record()],
             checksum=_checksum(),
         )
         return ok(PushAnswer.model_validate(answer), message=warnings)

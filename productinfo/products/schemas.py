@@ -2,7 +2,7 @@
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -12,28 +12,53 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from productinfo.fields import DeviceId, Id, LocalId, Name
+from productinfo.fields import (
+    CONTROLS,
+    SPACES,
+    DeviceId,
+    Id,
+    LocalId,
+    Name,
+    exactly_one_of,
+    optional,
+    refuse_controls,
+    without,
+)
 from productinfo.http import choice_of
 from productinfo.pagination import PageQuery
 from productinfo.photos.schemas import Photo
+from productinfo.products.barcodes import DASHES
 from productinfo.products.models import BARCODE_MAX
 
 MAX_PRODUCTS_PER_REQUEST = 1000
+# At least one character that is not a space or a dash, and no control character.
+BARCODE_PATTERN = f"^[^{CONTROLS}]*[^{CONTROLS}{SPACES}{DASHES}][^{CONTROLS}]*$"
 Barcode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=BARCODE_MAX),
-    Field(
-        description="As printed or scanned; spaces and dashes are ignored.",
-        examples=["5449000000996"],
+    StringConstraints(min_length=1, max_length=BARCODE_MAX),
+    AfterValidator(refuse_controls),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": BARCODE_MAX,
+            "pattern": BARCODE_PATTERN,
+            "description": "As printed or scanned: digits of any script, spaces and dashes "
+            "of any kind are read as printed digits; a UPC-E is its UPC-A.",
+            "examples": ["5449000000996"],
+        }
     ),
 ]
 
 
 class NewProduct(BaseModel):
+    model_config = ConfigDict(json_schema_extra=without("device_id", "products"))
+
     name: Name
     barcode: Barcode
     category_id: Id
@@ -41,6 +66,8 @@ class NewProduct(BaseModel):
 
 
 class NewProducts(BaseModel):
+    model_config = ConfigDict(json_schema_extra=without("device_id"))
+
     products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
 
 
@@ -53,13 +80,14 @@ class BarcodePath(BaseModel):
 
 
 class ProductChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # The id and at least one field to change; none may be null.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 2})
 
     id: Id
-    name: Name | None = None
-    barcode: Barcode | None = None
-    category_id: Id | None = None
-    company_id: Id | None = None
+    name: Name = optional()
+    barcode: Barcode = optional()
+    category_id: Id = optional()
+    company_id: Id = optional()
 
 
 class ProductRef(BaseModel):
@@ -183,23 +211,52 @@ class SyncProduct(BaseModel):
 class SyncProducts(BaseModel):
     device_id: DeviceId
     # Items are checked one by one, so that one bad record does not sink the others.
-    products: list[Any] = Field(max_length=MAX_PRODUCTS_PER_REQUEST)
+    products: list[dict] = Field(
+        max_length=MAX_PRODUCTS_PER_REQUEST,
+        description="Each `{local_id, name, barcode, category_id, company_id | "
+        "company_local_id}`, checked alone: an invalid one gets an error result. In a form "
+        "body, a JSON string.",
+        examples=[
+            [
+                {
+                    "local_id": 12,
+                    "name": "Lben 1L",
+                    "barcode": "6130234000027",
+                    "category_id": 4,
+                    "company_local_id": 3,
+                }
+            ]
+        ],
+    )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _single_product(cls, data):
-        # One product may come unwrapped: {device_id, local_id, name, ...}.
-        if isinstance(data, dict) and "products" not in data:
-            product = {key: value for key, value in data.items() if key != "device_id"}
-            return {"device_id": data.get("device_id"), "products": [product]}
-        return data
+
+def _one_product_schema(schema: dict) -> None:
+    schema.update(exactly_one_of("company_id", "company_local_id"))
+    without("products")(schema)
+
+
+class SyncOneProduct(SyncProduct):
+    """One product of a device, unwrapped: checked as a whole, answered as a push."""
+
+    model_config = ConfigDict(json_schema_extra=_one_product_schema)
+
+    device_id: DeviceId
+
+    def record(self) -> dict:
+        """Return the product as a push's record."""
+        return self.model_dump(exclude={"device_id"}, exclude_none=True)
 
 
 def _pick(data) -> str:
-    if isinstance(data, dict) and "device_id" in data:
-        return "sync"
-    return "many" if isinstance(data, dict) and "products" in data else "one"
+    if not isinstance(data, dict):
+        return "one"
+    if "device_id" in data:
+        return "sync" if "products" in data or "local_id" not in data else "sync_one"
+    return "many" if "products" in data else "one"
 
 
-# One product, a batch, or a device's push when a `device_id` comes.
-ProductsToAdd = choice_of(_pick, one=NewProduct, many=NewProducts, sync=SyncProducts)
+# One product, a batch, or a device's push when a `device_id` comes (one product may come
+# unwrapped: `{device_id, local_id, name, ...}`).
+ProductsToAdd = choice_of(
+    _pick, one=NewProduct, many=NewProducts, sync=SyncProducts, sync_one=SyncOneProduct
+)

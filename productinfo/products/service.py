@@ -85,6 +85,7 @@ def push(
         items=items,
         id_field="local_id",
         merged=MERGED,
+        fingerprint=product_fingerprint,
     )
     local_companies = ledger.mapped(
         conn,
@@ -135,6 +136,14 @@ def push(
         created={first[key] for key in inserted},
     )
     return batch.answer(), " ".join(warnings)
+
+
+def product_fingerprint(item) -> str:
+    """Fingerprint a pushed product by the fields the app sent: its name and barcode as they
+    compare, its category and its company as named (by server id or by local id)."""
+    company = ["id", item.company_id] if item.company_id else ["local", item.company_local_id]
+    code = barcodes.key(barcodes.clean(item.barcode))
+    return ledger.fingerprint(name_key(item.name), code, item.category_id, *company)
 
 
 def _insert(conn: Connection, rows: list[dict], *, user_id: int) -> dict[str, int]:

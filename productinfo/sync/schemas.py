@@ -5,13 +5,17 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from productinfo.catalog.schemas import Category, Company
+from productinfo.fields import optional
 from productinfo.products.schemas import Product
 
 MAX_PULL_LIMIT = 1000
 
 
 class PullQuery(BaseModel):
-    cursor: str | None = Field(None, description="`next_cursor` of the previous pull; none: all.")
+    cursor: str = optional(
+        description="Opaque: `next_cursor` of the previous pull, as it came; empty or left out "
+        "for everything. Any other text is a 422 `invalid_cursor`.",
+    )
     limit: int = Field(500, ge=1, le=MAX_PULL_LIMIT, description="Records per kind.")
 
 
