@@ -988,7 +988,7 @@ def test_merge_two_manufacturers_and_see_the_pull(open_console, world):
             ],
         },
     )
-    product = api.call("GET", f"/products.getById/{again['mapping']['products']['4']}", ana)
+    product = api.call("GET", f"/products.getById/{again['mapping']['4']}", ana)
     assert product["company"] == {"id": kept, "name": "Tchin Lait"}
     assert [c["name"] for c in api.call("GET", "/companies.get?q=tchin", ana)] == ["Tchin Lait"]
 
