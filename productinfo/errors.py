@@ -82,7 +82,7 @@ class UnsupportedMediaType(ApiError):
 
 
 # Codes of our own that validators raise (as pydantic's custom error types), kept as the code.
-OWN_CODES = {"invalid_cursor"}
+OWN_CODES = {"invalid_cursor", "empty_period"}
 
 
 class ValidationFailed(ApiError):

@@ -110,7 +110,7 @@ def test_other_products_events_stay_out(staff, catalogue):
         ("/products.changes/0", 422, "validation_failed"),
         ("/products.changes/abc", 422, "validation_failed"),
         ("/products.changes/1?limit=0", 422, "validation_failed"),
-        ("/products.changes/1?cursor=zz", 422, "validation_failed"),
+        ("/products.changes/1?cursor=zz", 422, "invalid_cursor"),
     ],
 )
 def test_invalid_requests(staff, catalogue, path, status, code):

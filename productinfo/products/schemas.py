@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from productinfo.fields import (
     CONTROLS,
@@ -129,7 +130,7 @@ class ProductFilters(BaseModel):
     def _after_from(cls, to, info: ValidationInfo):
         start = info.data.get("from_")
         if to is not None and start is not None and to <= start:
-            raise ValueError("must come after `from`")
+            raise PydanticCustomError("empty_period", "must come after `from`")
         return to
 
 

@@ -43,7 +43,7 @@ class Week(BaseModel):
     people: list[PersonWeek] = Field(description="The most active first (captures + photos).")
 
 
-class Stats(BaseModel):
+class Dashboard(BaseModel):
     """The dashboard: captures per day and person, photos, manufacturers, this week."""
 
     days: int
