@@ -38,6 +38,7 @@ TERMS = [
     *("50%", "0% o", "a_b", "_co", "c\\d", "l'eau", '"hi"', 'y "h', "and", "milk and tea"),
     *("near(", "near(milk", "star *", "* c", "tea -", "حليب", "حل", "ＬＢＥ", "℃", "°c", "c h"),
     *("couscous fin 12", "xylophone", "milk gone", "soda OR milk", "tea NOT green", "^mil"),
+    *("tea milk", "and milk", "pack a_b", "fin  12", "فين", "half milk", "dan pack"),
 ]
 
 
