@@ -42,10 +42,18 @@ def check(conn: Connection) -> None:
         raise MigrationsPending(current, head)
 
 
+# SQLite's FTS5 search indexes (migration 0010) and their shadow tables: virtual tables that
+# no Table describes.
+SEARCH_INDEXES = ("products_search", "companies_search")
+
+
 def exists_on(dialect: str):
-    """Return an Alembic `include_object` hook that skips indexes made for another database."""
+    """Return an Alembic `include_object` hook that skips indexes made for another database,
+    and the search indexes."""
 
     def include(obj, name, type_, reflected, compare_to):
+        if type_ == "table" and compare_to is None and name.startswith(SEARCH_INDEXES):
+            return False
         # An index restricted with `.ddl_if(dialect=...)` exists only on that database.
         condition = getattr(obj, "_ddl_if", None)
         return condition is None or condition.dialect in (None, dialect)

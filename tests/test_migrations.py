@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from productinfo import create_app, schema
@@ -200,3 +200,51 @@ def test_keys_are_recomputed_and_twins_reported_never_merged(empty_database_url,
         "Live products 1, 2 now read as one ('00049000006346'): 1 keeps it, the others keep "
         "keys of their own until an admin merges or corrects them",
     ]
+
+
+def _searched(engine, term: str) -> list[int]:
+    from productinfo.products import search
+    from productinfo.products.queries import EVERY
+
+    with engine.connect() as conn:
+        found = search.found_ids(conn, term, filters=EVERY, cursor=None, limit=50)
+        return sorted(conn.execute(found).scalars().all())
+
+
+def _search_tables(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(name for name in inspect(conn).get_table_names() if "_search" in name)
+
+
+def test_search_indexes_cover_the_rows_there_already_and_go_on_downgrade(empty_database_url):
+    engine = users_before_normal_form(empty_database_url, ["ana@example.com"])
+    schema.upgrade(engine, "0008")  # the rows of 0009's test, their keys recomputed by it
+    with engine.begin() as conn:
+        for statement in BEFORE_0009[:3]:
+            conn.execute(text(statement), {"now": NOW})
+    sqlite = engine.dialect.name == "sqlite"
+    schema.upgrade(engine)
+    # Found by name (diet coke), by maker (ifri, trèfle), by both; the deleted one is not.
+    assert _searched(engine, "coke") == [1, 2]
+    assert _searched(engine, "ifri") == [1, 2]
+    assert _searched(engine, "lben") == [3, 4]
+    assert _searched(engine, "trèfle") == [3, 4]
+    assert _searched(engine, "gone") == []
+    assert bool(_search_tables(engine)) is sqlite
+
+    _downgrade_to(engine, "0009")
+    assert _search_tables(engine) == []
+    schema.upgrade(engine)
+    assert _searched(engine, "diet coke small") == [2]
+    engine.dispose()
+
+
+def _downgrade_to(engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", schema.MIGRATIONS_DIR)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

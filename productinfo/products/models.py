@@ -63,7 +63,8 @@ Index(
     sqlite_where=products.c.deleted_at.is_not(None),
     postgresql_where=products.c.deleted_at.is_not(None),
 )
-# Search anywhere in a name on Postgres; SQLite scans, which suits a local catalogue.
+# Search anywhere in a name on Postgres; on SQLite, the FTS5 trigram index of migration 0010
+# (see productinfo/products/search.py).
 Index(
     "ix_products_name_key_trgm",
     products.c.name_key,

@@ -8,7 +8,7 @@ a spreadsheet that has no token.
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.engine import RowMapping
 
 from productinfo.auth.models import users
@@ -20,6 +20,7 @@ from productinfo.pagination import keyset, split_page
 from productinfo.photos import queries as photos
 from productinfo.photos.models import photos as photo_table
 from productinfo.products import barcodes
+from productinfo.products import search as search_index
 from productinfo.products.models import products
 from productinfo.storage import Storage
 
@@ -168,14 +169,8 @@ def search(
 ):
     """Return a page of products whose name or manufacturer's name contains `q`, newest first
     (their photo URLs signed if `signed`)."""
-    folded = name_key(q)
-    makers = select(companies.c.id).where(companies.c.name_key.contains(folded, autoescape=True))
-    query = _query().where(
-        or_(
-            products.c.name_key.contains(folded, autoescape=True), products.c.company_id.in_(makers)
-        )
-    )
-    query = filters.apply(query)
+    ids = search_index.found_ids(conn, name_key(q), filters=filters, cursor=cursor, limit=limit)
+    query = _query().where(products.c.id.in_(ids))
     return _page(conn, storage, query, cursor=cursor, limit=limit)
 
 
