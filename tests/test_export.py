@@ -43,6 +43,16 @@ def test_photo_urls_are_signed_1000_at_a_time(on_supabase, supabase_server):
     assert httpx.get(urls[-1]).content == b"x"
 
 
+def test_a_searched_export_signs_its_photo_urls_too(on_supabase, supabase_server):
+    app, admin, product_id = on_supabase
+    for key in add_photo_rows(app, product_id, admin.user["id"], 1):
+        supabase_server.objects[f"{BUCKET}/{key}"] = (b"x", "image/jpeg")
+    name = assert_ok(admin.get(f"/products.getById/{product_id}"))["name"]
+    [row] = rows_of(admin.get(f"/products.export?format=csv&q={name[:5]}"))
+    assert row["photo_urls"].startswith(f"{supabase_server.url}/storage/v1/object/sign/{BUCKET}/")
+    assert httpx.get(row["photo_urls"]).content == b"x"
+
+
 @pytest.mark.parametrize("format", ["csv", "json"])
 def test_storage_down_before_the_download_starts_is_a_503(on_supabase, supabase_server, format):
     app, admin, product_id = on_supabase

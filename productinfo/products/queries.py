@@ -171,7 +171,7 @@ def search(
     (their photo URLs signed if `signed`)."""
     ids = search_index.found_ids(conn, name_key(q), filters=filters, cursor=cursor, limit=limit)
     query = _query().where(products.c.id.in_(ids))
-    return _page(conn, storage, query, cursor=cursor, limit=limit)
+    return _page(conn, storage, query, cursor=cursor, limit=limit, signed=signed)
 
 
 def _page(conn: Connection, storage: Storage, query, *, cursor, limit: int, signed=False):
