@@ -65,8 +65,9 @@ SERVERS = {
     "postgrest": "PostgREST on the same database, `db-pool 10`, a JWT checked on every request, "
     "the same nested product (bench/postgrest.py)",
     "naive": "the floor's work through Flask, with a new connection for every request",
-    "app-vercel": "the app with the settings it has on Vercel (`VERCEL=1`: no pool, a new "
-    "connection per request, no prepared statements)",
+    "app-vercel": "the app with the settings it has on Vercel (`VERCEL=1`: production, "
+    "Supabase storage with a public bucket, one kept connection per instance (`pool_size=1`, "
+    "`max_overflow=4`), no prepared statements)",
 }
 LABELS = {
     "app": "the app",

@@ -15,13 +15,15 @@ rolled back on any error (see `productinfo.db`).
 """
 
 import functools
+import itertools
 import json
 import logging
+import os
 import re
+import secrets
 import time
 import types
 import typing
-import uuid
 from dataclasses import dataclass
 from typing import Annotated, Union
 
@@ -53,6 +55,9 @@ class EndpointSpec:
     paginated: bool | dict = False
     # Other media types the answer may come in (a file download).
     media: tuple[str, ...] = ()
+    # The view reads the caller's session in its own query, one round trip fewer (see
+    # `productinfo.auth.guard.checked`).
+    session_in_query: bool = False
 
 
 class ApiBlueprint(Blueprint):
@@ -68,6 +73,7 @@ class ApiBlueprint(Blueprint):
         response=None,
         paginated=False,
         media=(),
+        session_in_query=False,
     ):
         """Declare a GET endpoint; `query` and `path` models are validated and passed in."""
         spec = EndpointSpec(
@@ -78,6 +84,7 @@ class ApiBlueprint(Blueprint):
             response=response,
             paginated=paginated,
             media=tuple(media),
+            session_in_query=session_in_query,
         )
         return self._endpoint(rule, spec)
 
@@ -93,7 +100,20 @@ class ApiBlueprint(Blueprint):
             @functools.wraps(view)
             def endpoint(**path_values):
                 # Who may call comes first: a stranger learns nothing from validation errors.
-                current_app.extensions["authorize"](spec.access)
+                # A view that reads the session in its own query is settled when it is done,
+                # and a refusal then replaces its answer, or its error.
+                extensions = current_app.extensions
+                if not spec.session_in_query:
+                    extensions["authorize"](spec.access)
+                    return run(path_values)
+                extensions["authorize"](spec.access, deferred=True)
+                try:
+                    answer = run(path_values)
+                finally:
+                    extensions["settle_authorization"]()
+                return answer
+
+            def run(path_values):
                 kwargs = {}
                 if spec.path is not None:
                     kwargs.update(validate(spec.path, path_values).model_dump())
@@ -244,9 +264,34 @@ def init_app(app: Flask) -> None:
     app.after_request(_finish_response)
 
 
+class _RequestIds:
+    """Request ids unique across instances without a system call each: a random prefix per
+    process (drawn again in a forked child), then a counter."""
+
+    def __init__(self):
+        self.restart()
+        os.register_at_fork(after_in_child=self.restart)
+
+    def restart(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_request_ids = _RequestIds()
+
+# Every response carries these; the JSON answers these too. Names are looked up once.
+_ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+_JSON_ONLY = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),)
+_UNLESS_SET = (("X-Frame-Options", "DENY"),)
+_JSON_UNLESS_SET = (("Cache-Control", "no-store"),)
+
+
 def _start_request():
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _request_ids.new()
     g.started = time.perf_counter()
     # OPTIONS only serves CORS preflights; without CORS it is one more wrong method.
     if request.method == "OPTIONS" and request.url_rule and not current_app.config["CORS_ORIGINS"]:
@@ -258,15 +303,20 @@ def _start_request():
 
 def _finish_response(response):
     headers = response.headers
+    # Appended as they are (constant, valid values), with one pass over what is set already.
+    present = {name.lower() for name, _ in headers.items()}
+    added = list(_ALWAYS)
+    added += (pair for pair in _UNLESS_SET if pair[0].lower() not in present)
+    if (headers.get("Content-Type") or "").startswith("application/json"):
+        added += _JSON_ONLY
+        added += (pair for pair in _JSON_UNLESS_SET if pair[0].lower() not in present)
+    for name, _ in added:
+        if name.lower() in present:
+            del headers[name]
     request_id = g.get("request_id")
     if request_id:
         headers["X-Request-ID"] = request_id
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers.setdefault("X-Frame-Options", "DENY")
-    if response.mimetype == "application/json":
-        headers.setdefault("Cache-Control", "no-store")
-        headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    headers.extend(added)
     if "started" in g:
         # The path only: a query string may carry a one-time token from an emailed link.
         elapsed = (time.perf_counter() - g.started) * 1000

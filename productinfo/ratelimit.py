@@ -8,10 +8,13 @@ The stricter limits on sign-in and password reset attempts per account are kept
 in the database (see `productinfo.security.throttle`).
 """
 
+import threading
 import time
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES
 
 
 def client_address() -> str:
@@ -55,6 +58,49 @@ def init_app(app: Flask) -> None:
     # The limiter is one object for every app of the process (tests build many); each app
     # starts with its storage presumed up, whatever became of the previous one's.
     limiter._storage_dead = False
+    _count_in_memory_without_timers()
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """Counters in memory, like `limits`' own, with expired keys swept by the requests.
+
+    `limits`' MemoryStorage starts a timer thread from within a request whenever its
+    last one has ended, so as to drop expired keys in the background: a thread started
+    every few requests. This one sweeps them itself, at most every `SWEEP_SECONDS`, in
+    the request that finds the time has come. Counting is unchanged: a key read after
+    its expiry counts from zero, swept or not.
+    """
+
+    SWEEP_SECONDS = 10.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.timer.cancel()  # the one the base class starts when it is created
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        self._sweeping = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (the base class's hook)
+        if time.monotonic() < self._next_sweep or not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
+        finally:
+            self._sweeping.release()
+
+
+def _count_in_memory_without_timers() -> None:
+    """Put swept memory storage where Flask-Limiter made `limits`' own: as the storage of
+    `memory://`, and as the fallback while the Redis is down (it has no option for either)."""
+    if limiter._strategy is None:  # the limiter is off
+        return
+    strategy = STRATEGIES[limiter._strategy]
+    if type(limiter._storage) is MemoryStorage:
+        limiter._storage = SweptMemoryStorage()
+        limiter._limiter = strategy(limiter._storage)
+    if type(getattr(limiter, "_fallback_storage", None)) is MemoryStorage:
+        limiter._fallback_storage = SweptMemoryStorage()
+        limiter._fallback_limiter = strategy(limiter._fallback_storage)
 
 
 def storage_state() -> str:

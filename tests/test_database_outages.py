@@ -2,7 +2,9 @@
 
 import json
 import signal
+import socket
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -215,3 +217,68 @@ def test_a_request_after_the_server_closed_its_connection_succeeds(app, staff):
     assert_ok(staff.get("/categories.get"))
     terminate(backend_pid(app.extensions["db"].engine))
     assert_ok(staff.get("/categories.get"))
+
+
+class CuttableProxy:
+    """A TCP relay to the test Postgres whose open connections can be cut off silently, as a
+    network or a NAT that forgets them does: nothing more passes, and no goodbye is sent."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target, self.cut_off = target, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            cut = threading.Event()
+            self.held += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._relay, args=(a, b, cut), daemon=True).start()
+            self.cuts = [*getattr(self, "cuts", []), cut]
+
+    @staticmethod
+    def _relay(source, sink, cut):
+        try:
+            while (data := source.recv(65536)) and not cut.is_set():
+                sink.sendall(data)
+        except OSError:  # closed at the end of the test
+            pass
+        # Once cut, what arrives is dropped on the floor, the sockets left open.
+
+    def cut_open_connections(self):
+        for cut in self.cuts:
+            cut.set()
+
+    def close(self):
+        self.listener.close()
+        for held in self.held:
+            held.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_connection_the_network_dropped_silently_is_replaced_unseen(monkeypatch, database_url):
+    parsed = make_url(database_url)
+    proxy = CuttableProxy((parsed.host, parsed.port or 5432))
+    through = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    database = db.Database(through, serverless=True, timeout=1)
+    try:
+        engines.set_request_timeout(1)
+        first = backend_pid(database.engine)
+        proxy.cut_open_connections()
+        # An instance frozen between requests for longer than the ping threshold.
+        monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0)
+        time.sleep(0.05)
+        started = time.monotonic()
+        assert backend_pid(database.engine) != first
+        assert time.monotonic() - started < 5  # the ping gave up within the timeout
+    finally:
+        engines.set_request_timeout(None)
+        database.dispose()
+        proxy.close()

@@ -2,9 +2,11 @@
 
 import base64
 import logging
+import os
 
 import pytest
 
+from productinfo import http
 from tests.helpers import Auth, assert_error, assert_ok
 
 # JSON nested far deeper than any parser's recursion allows.
@@ -204,3 +206,16 @@ def test_a_multipart_body_that_cannot_be_read_is_400(staff):
 def test_a_product_change_is_never_null(staff):
     response = staff.post("/products.update", json={"id": 1, "category_id": None})
     assert "category_id" in assert_error(response, 422, "validation_failed")["errors"]
+
+
+def test_request_ids_differ_between_requests_and_between_forked_processes(client):
+    assert len({client.get("/health").headers["X-Request-ID"] for _ in range(3)}) == 3
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked by a server after the app was imported
+        os.write(write, http._request_ids.new().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    in_child = os.read(read, 64).decode()
+    in_parent = http._request_ids.new()
+    assert in_child[:16] != in_parent[:16]

@@ -4,12 +4,14 @@ import dataclasses
 import os
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 import redis
 
 from productinfo.auth import sessions
+from productinfo.ratelimit import SweptMemoryStorage
 from tests.helpers import PASSWORD, Auth, assert_error, assert_ok
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -208,3 +210,30 @@ def test_a_successful_sign_in_does_not_count_against_the_address(monkeypatch, cl
     assert_ok(login(client, "ana@example.com", PASSWORD, "10.1.1.1"))
     fail(client, "someone@example.com", 1, "10.1.1.1")  # the third failure, still a 401
     assert_error(login(client, "ana@example.com", PASSWORD, "10.1.1.1"), 429, "too_many_requests")
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis down"])
+def test_counting_in_memory_starts_no_thread_in_requests(monkeypatch, make_app, storage):
+    uri = "memory://" if storage == "memory" else f"redis://127.0.0.1:{free_port()}/0"
+    app = make_app(
+        RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=uri
+    )
+    client = app.test_client()
+    started, start = [], threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self), start(self)))
+    for _ in range(3):
+        assert_error(login(client, "x@example.com", "wrong-guess-1", "198.51.100.4"), 401)
+    assert_error(login(client, "x@example.com", "wrong-guess-1", "198.51.100.4"), 429)
+    assert started == []
+
+
+def test_expired_counters_are_swept_by_later_requests(monkeypatch):
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_SECONDS", 0.05)
+    storage = SweptMemoryStorage()
+    storage.incr("short", expiry=0.05)
+    storage.incr("long", expiry=60)
+    time.sleep(0.1)
+    storage.incr("long", expiry=60)  # a later request sweeps what expired meanwhile
+    assert "short" not in storage.storage
+    assert "short" not in storage.expirations
+    assert storage.get("long") == 2

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
 
     app.extensions["accounts"] = Settings.from_config(app.config)
     app.extensions["authorize"] = guard.authorize
+    app.extensions["settle_authorization"] = guard.settle
     app.register_blueprint(routes.bp)
     app.register_blueprint(pages.bp)
     app.cli.add_command(cli.create_admin_command)

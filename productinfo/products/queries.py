@@ -94,9 +94,16 @@ _BY_ID = _ONE.where(products.c.id == bindparam("product_id"))
 _BY_BARCODE = _ONE.where(products.c.barcode_key == bindparam("barcode_key"))
 
 
-def _one(conn: Connection, storage: Storage, query, params: dict) -> dict | None:
-    """Return the product a query finds, with its photos, or None."""
-    rows = conn.execute(query, params).mappings().all()
+def _one(conn: Connection, storage: Storage, query, params: dict, run=None) -> dict | None:
+    """Return the product a query finds, with its photos, or None.
+
+    `run(conn, query, params, order_by=...)` runs the query instead of `conn.execute`:
+    the guard's `checked`, which reads the caller's session in the same round trip.
+    """
+    if run is None:
+        rows = conn.execute(query, params).mappings().all()
+    else:
+        rows = run(conn, query, params, order_by=(photos.PREFIX + "id",))
     if not rows:
         return None
     return {**shape(rows[0]), "photos": photos.from_joined(rows, storage)}
@@ -130,15 +137,18 @@ def get(conn: Connection, storage: Storage, product_id: int) -> dict:
     return product
 
 
-def find_by_barcode_key(conn: Connection, storage: Storage, key: str) -> dict | None:
-    """Return the live product stored under a barcode key, with its photos, or None."""
-    return _one(conn, storage, _BY_BARCODE, {"barcode_key": key})
+def find_by_barcode_key(conn: Connection, storage: Storage, key: str, run=None) -> dict | None:
+    """Return the live product stored under a barcode key, with its photos, or None
+    (`run`: see `_one`)."""
+    return _one(conn, storage, _BY_BARCODE, {"barcode_key": key}, run)
 
 
-def get_by_barcode(conn: Connection, storage: Storage, raw: str, *, checksum: str) -> dict:
+def get_by_barcode(
+    conn: Connection, storage: Storage, raw: str, *, checksum: str, run=None
+) -> dict:
     """Return the live product of a barcode, in any printed form of the same GTIN."""
     code, _ = barcodes.read(raw, checksum)
-    product = find_by_barcode_key(conn, storage, barcodes.key(code))
+    product = find_by_barcode_key(conn, storage, barcodes.key(code), run)
     if product is None:
         raise NotFound(f"No product has the barcode {code} yet.", code="product_not_found")
     return product
