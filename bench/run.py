@@ -66,8 +66,8 @@ SERVERS = {
     "the same nested product (bench/postgrest.py)",
     "naive": "the floor's work through Flask, with a new connection for every request",
     "app-vercel": "the app with the settings it has on Vercel (`VERCEL=1`: production, "
-    "Supabase storage with a public bucket, one kept connection per instance (`pool_size=1`, "
-    "`max_overflow=4`), no prepared statements)",
+    "Supabase storage with a public bucket, the connections of each instance kept (`pool_size=4`: "
+    "one per concurrent request, up to four), no prepared statements)",
 }
 LABELS = {
     "app": "the app",

@@ -131,7 +131,7 @@ def vercel_environment(database_url: str) -> dict:
     and make public photo URLs.
     """
     return {
-        "VERCEL": "1",  # production; one kept connection per instance, no prepared statements
+        "VERCEL": "1",  # production; its connections kept per instance, no prepared statements
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
         "PUBLIC_BASE_URL": "https://productinfo.example.com",

@@ -5,8 +5,8 @@
 - **Postgres**: a request gives up on an answer after its timeout (a frozen server or
   a network partition would otherwise hold it for ever); a pooled connection that the
   server or the pooler closed while idle is replaced before use, without a round trip;
-  no prepared statements behind Supabase's transaction pooler; one kept connection per
-  warm serverless instance.
+  no prepared statements behind Supabase's transaction pooler; the connections a warm
+  serverless instance needed are kept (one, or a few under concurrent requests).
 """
 
 import select
@@ -84,11 +84,12 @@ def _postgres_engine(url: str, *, serverless: bool, timeout: float) -> Engine:
         options = [parsed.query.get("options", ""), f"-c statement_timeout={int(timeout * 1000)}"]
         connect_args["options"] = " ".join(option for option in options if option)
     # No ping before each checkout (a round trip on every request): see
-    # `discard_if_dropped`. A serverless instance keeps one connection while it is
-    # warm, more only for requests it serves at the same moment.
+    # `discard_if_dropped`. A warm serverless instance keeps the connections it
+    # needed: one while requests come one at a time, up to four when Fluid compute
+    # gives it several at once; a burst beyond that opens more, closed after use.
     options = {"pool_recycle": 1800}
     if serverless:
-        options.update(pool_size=1, max_overflow=4)
+        options.update(pool_size=4, max_overflow=4)
     engine = create_engine(url, connect_args=connect_args, **options)
 
     @event.listens_for(engine, "do_connect")

@@ -213,6 +213,27 @@ def test_a_pooled_connection_the_server_closed_is_replaced_unseen(database_url, 
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_serverless_instance_keeps_the_connections_its_concurrent_requests_needed(database_url):
+    """Fluid compute hands one warm instance several requests at once: each wave of four
+    finds the connections of the one before, instead of connecting again."""
+    database = db.Database(database_url, serverless=True, timeout=5)
+    all_in = threading.Barrier(4)
+
+    def hold_one(_):
+        with database.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            all_in.wait(timeout=10)  # the four are open at the same moment
+            return pid
+
+    with ThreadPoolExecutor(4) as pool:
+        first = set(pool.map(hold_one, range(4)))
+        second = set(pool.map(hold_one, range(4)))
+    assert len(first) == 4
+    assert second == first
+    database.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_request_after_the_server_closed_its_connection_succeeds(app, staff):
     assert_ok(staff.get("/categories.get"))
     terminate(backend_pid(app.extensions["db"].engine))
