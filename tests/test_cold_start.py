@@ -15,17 +15,11 @@ from tests.test_deploy import VERCEL
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "k" * 48
-FIRST_LOOKUP = """import io, json, os, sys
+FIRST_LOOKUP = """import json, os, sys
 from api.index import app
-environ = {
-    "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/products.getByBarcode/X1",
-    "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
-    "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1",
-    "HTTP_AUTHORIZATION": "Bearer " + os.environ["TOKEN"],
-    "wsgi.version": (1, 0), "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(),
-    "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
-    "wsgi.run_once": False,
-}
+from werkzeug.test import EnvironBuilder
+headers = {"Authorization": "Bearer " + os.environ["TOKEN"]}
+environ = EnvironBuilder(path="/products.getByBarcode/X1", headers=headers).get_environ()
 body = b"".join(app(environ, lambda status, headers, exc_info=None: None))
 print(json.dumps({"body": json.loads(body), "modules": sorted(sys.modules)}))
 """
