@@ -77,7 +77,6 @@ def environments(database_url: str, token: str) -> dict[str, dict]:
             **common,
             "BENCH_DATABASE_URL": database_url,
             "SECRET_KEY": servers.SECRET_KEY,
-            "BENCH_PHOTO_URL_PREFIX": servers.VERCEL_PHOTO_URL_PREFIX,
         },
     }
 

@@ -5,10 +5,11 @@
 The photo is made here as a phone takes it: 4032x3024, a scene of shapes under
 a blur with sensor-like noise so that it compresses like a photo, EXIF
 orientation 6 (held sideways) with GPS, and a colour profile. It is timed as a
-JPEG (~3 MB at quality 90) and as a HEIC (an iPhone's default format; making it
-takes half a minute). The baseline is the least any pipeline does: decode the
-upload and encode it as a JPEG. The runs alternate between the two so that
-machine noise hits both alike.
+JPEG (~3 MB at quality 90) with an sRGB profile (as most phones write it, and not
+converted), the same JPEG with a Display P3 profile (converted to sRGB), and as a
+HEIC with Display P3 (an iPhone's default; making it takes half a minute). The
+baseline is the least any pipeline does: decode the upload and encode it as a JPEG.
+The runs alternate between the two so that machine noise hits both alike.
 """
 
 import argparse
@@ -21,12 +22,14 @@ import pillow_heif
 from PIL import Image, ImageCms, ImageDraw, ImageFilter
 from project import process_photo
 
+from tests.images import P3_COLORANTS, rgb_profile
+
 SIZE = (4032, 3024)
 LIMITS = {"max_bytes": 4_000_000, "max_pixels": 50_000_000}
 
 
-def phone_photo(fmt: str) -> bytes:
-    """Make a 12 MP photo with a phone's metadata, encoded as `fmt`."""
+def phone_photo(fmt: str, profile: str = "sRGB") -> bytes:
+    """Make a 12 MP photo with a phone's metadata and colour profile, encoded as `fmt`."""
     rng = random.Random(7)
     light = Image.linear_gradient("L").resize(SIZE)
     image = Image.merge("RGB", (light, light.rotate(180), Image.new("L", SIZE, 128)))
@@ -42,8 +45,10 @@ def phone_photo(fmt: str) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6
     exif.get_ifd(0x8825).update({1: "N", 2: (36.0, 45.0, 12.5), 3: "E", 4: (3.0, 3.0, 30.0)})
-    # Converting a profile costs the same whichever it is: sRGB stands for an iPhone's P3.
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    if profile == "sRGB":
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    else:
+        icc = rgb_profile("Display P3", P3_COLORANTS)
     buffer = io.BytesIO()
     if fmt == "HEIC":
         # pillow-heif's default quality gives the size an iPhone's HEIC has.
@@ -90,10 +95,10 @@ def main() -> None:
     pillow_heif.register_heif_opener()  # for the baseline; `process` registers it itself
 
     print(f"{'upload':24} {'baseline':>9} {'process':>9} {'ratio':>6}   ({args.runs} runs each)")
-    for fmt in ("JPEG", "HEIC"):
-        data = phone_photo(fmt)
+    for fmt, profile in (("JPEG", "sRGB"), ("JPEG", "Display P3"), ("HEIC", "Display P3")):
+        data = phone_photo(fmt, profile)
         base, ours = measure(data, args.runs)
-        name = f"{fmt} {len(data) / 1e6:.1f} MB"
+        name = f"{fmt} {profile} {len(data) / 1e6:.1f} MB"
         print(f"{name:24} {base * 1000:7.0f}ms {ours * 1000:7.0f}ms {ours / base:5.2f}x")
 
         photo = process_photo(data, **LIMITS)

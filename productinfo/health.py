@@ -1,25 +1,26 @@
 """The root and health endpoints, for people and for uptime checks."""
 
 from flask import g
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import text
 
 from productinfo import __version__
 from productinfo.db import connection
 from productinfo.envelope import ok
+from productinfo.fields import Model
 from productinfo.http import ApiBlueprint
 from productinfo.ratelimit import limiter, storage_state
 
 bp = ApiBlueprint("health", __name__)
 
 
-class About(BaseModel):
+class About(Model):
     name: str
     version: str
     docs: str
 
 
-class Health(BaseModel):
+class Health(Model):
     database: str
     rate_limits: str = Field(
         description="`ok`; `degraded` while the shared counters (Redis) are unreachable and "

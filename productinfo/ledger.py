@@ -33,7 +33,7 @@ from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, String, T
 
 from productinfo.db import UTCDateTime, any_of, insert_ignoring_conflicts, metadata, utcnow
 from productinfo.errors import Conflict, field_path, problem
-from productinfo.fields import LOCAL_ID_MAX
+from productinfo.fields import LOCAL_ID_MAX, Model
 
 sync_mappings = Table(
     "sync_mappings",
@@ -68,7 +68,7 @@ REUSED = (
 RACE = "This conflicts with a change saved at the same moment. Retry."
 
 
-class RecordResult(BaseModel):
+class RecordResult(Model):
     """What became of one pushed record."""
 
     index: int = Field(description="Its position in the batch.")
@@ -87,7 +87,7 @@ class RecordResult(BaseModel):
     message: str | None = None
 
 
-class PushAnswer(BaseModel):
+class PushAnswer(Model):
     mapping: dict[str, int] = Field(
         description="Server id of each local id sent (its records that were not refused), "
         "the same shape with or without `device_id`.",

@@ -10,11 +10,12 @@ import binascii
 import json
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from sqlalchemy import BigInteger, Select, tuple_
 
 from productinfo.errors import ValidationFailed
+from productinfo.fields import Model
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -59,7 +60,7 @@ CURSOR_SCHEMA = {
 Cursor = Annotated[tuple | None, BeforeValidator(_sort_key), WithJsonSchema(CURSOR_SCHEMA)]
 
 
-class PageQuery(BaseModel):
+class PageQuery(Model):
     """The paging parameters every list endpoint accepts."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")

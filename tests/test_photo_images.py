@@ -1,6 +1,7 @@
 """The photo pipeline, fed real images made here with Pillow and pillow-heif."""
 
 import hashlib
+import random
 import struct
 import time
 
@@ -8,16 +9,20 @@ import pytest
 from PIL import Image, ImageCms
 
 from productinfo.errors import ApiError
+from productinfo.photos import images
 from productinfo.photos.images import process
 from tests.images import (
     HTML,
+    P3_COLORANTS,
     RED,
     SVG,
     encode,
     halves,
     opened,
+    p3_to_srgb,
     phone_exif,
     png_header,
+    rgb_profile,
 )
 
 LIMITS = {"max_bytes": 4_000_000, "max_pixels": 50_000_000}
@@ -110,6 +115,46 @@ def test_colour_profile_is_applied_then_dropped(fmt):
         assert "icc_profile" not in image.info
         red, green, blue = image.convert("RGB").getpixel((50, 50))
         assert blue > 150 and red < 50  # shown as the profile meant it, on any screen
+
+
+P3 = rgb_profile("Display P3", P3_COLORANTS)
+# An sRGB profile whose curves are sampled at 26 points: converting from it to sRGB moves
+# some values by one, so only a photo that is not converted keeps every pixel.
+COARSE_SRGB = rgb_profile("sRGB IEC61966-2.1", curve_points=26)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_display_p3_photo_is_converted_to_srgb(fmt):
+    colour = (200, 100, 50)
+    data = encode(Image.new("RGB", (64, 64), colour), fmt, icc_profile=P3)
+    for _ in range(2):  # the second photo with the same profile reuses its transform
+        found = opened(process(data, **LIMITS).original.data).convert("RGB").getpixel((32, 32))
+        # JPEG compression moves a flat colour by a unit or two.
+        assert found == pytest.approx(p3_to_srgb(colour), abs=3 if fmt == "JPEG" else 1)
+        assert abs(found[0] - colour[0]) > 10  # converted: as it is, it would look dull
+
+
+@pytest.mark.parametrize("icc", [COARSE_SRGB, None], ids=["srgb", "no profile"])
+def test_srgb_photo_keeps_its_pixels(icc):
+    image = Image.frombytes("RGB", (64, 64), random.Random(3).randbytes(64 * 64 * 3))
+    data = encode(image, "PNG", **({"icc_profile": icc} if icc else {}))
+    stored = opened(process(data, **LIMITS).original.data)
+    assert stored.tobytes() == image.tobytes()
+
+
+SRGB_OR_NOT = {
+    "lcms sRGB": (ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(), True),
+    "camera sRGB": (rgb_profile("sRGB IEC61966-2.1", curve_points=1024), True),
+    "Display P3": (P3, False),
+    "P3 named sRGB": (rgb_profile("sRGB IEC61966-2.1", P3_COLORANTS), False),
+    "swapped primaries": (swapped_profile(), False),
+    "sRGB primaries, another name": (rgb_profile("Linear sRGB"), False),
+}
+
+
+@pytest.mark.parametrize(("icc", "is_srgb"), SRGB_OR_NOT.values(), ids=SRGB_OR_NOT)
+def test_only_an_srgb_profile_is_skipped(icc, is_srgb):
+    assert (images._transform(icc, "RGB", "RGB") is None) is is_srgb
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P"])

@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -13,7 +12,7 @@ from pydantic import (
 )
 
 from productinfo.auth.addresses import normalize_email, sign_in_email
-from productinfo.fields import Id, Name, free_text, optional
+from productinfo.fields import Id, Model, Name, free_text, optional
 from productinfo.pagination import PageQuery
 
 Role = Literal["staff", "admin"]
@@ -35,28 +34,28 @@ Email = Annotated[
 LoginEmail = Annotated[str, AfterValidator(sign_in_email)]
 
 
-class Signup(BaseModel):
+class Signup(Model):
     email: Email
     password: Password
     name: Name | None = None
 
 
-class Login(BaseModel):
+class Login(Model):
     email: LoginEmail
     password: Password
 
 
-class Refresh(BaseModel):
+class Refresh(Model):
     refresh_token: Token
 
 
-class Logout(BaseModel):
+class Logout(Model):
     refresh_token: Token | None = Field(
         None, description="Needed only when the access token is missing or expired."
     )
 
 
-class UpdateProfile(BaseModel):
+class UpdateProfile(Model):
     # At least one of name, email and password; a new email or password needs the current one.
     model_config = ConfigDict(
         extra="forbid",
@@ -72,24 +71,24 @@ class UpdateProfile(BaseModel):
     current_password: Password = optional()
 
 
-class TokenBody(BaseModel):
+class TokenBody(Model):
     token: Token
 
 
-class ForgotPassword(BaseModel):
+class ForgotPassword(Model):
     email: LoginEmail
 
 
-class ResetPassword(BaseModel):
+class ResetPassword(Model):
     token: Token
     password: Password
 
 
-class UserRef(BaseModel):
+class UserRef(Model):
     user_id: Id
 
 
-class SetRole(BaseModel):
+class SetRole(Model):
     user_id: Id
     role: Role
 
@@ -103,7 +102,7 @@ class UserListQuery(PageQuery):
     status: Literal["pending", "active", "disabled"] | None = None
 
 
-class User(BaseModel):
+class User(Model):
     """An account as its owner and the admins see it."""
 
     id: int
@@ -127,7 +126,7 @@ class SignedIn(User):
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 
-class Stats(BaseModel):
+class Stats(Model):
     products_added: int
     photos_uploaded: int
     last_activity_at: dt.datetime | None
@@ -149,11 +148,11 @@ class Person(Me):
     """An account as the admins see it, with what it contributed."""
 
 
-class UserPath(BaseModel):
+class UserPath(Model):
     user_id: Id
 
 
-class Counts(BaseModel):
+class Counts(Model):
     all: int
     pending: int = Field(description="Waiting for an admin's approval.")
     active: int
@@ -161,7 +160,7 @@ class Counts(BaseModel):
     admins: int
 
 
-class Activity(BaseModel):
+class Activity(Model):
     """One event of a user's history."""
 
     id: int

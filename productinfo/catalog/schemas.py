@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from productinfo.fields import (
     NAME_MAX,
@@ -10,6 +10,7 @@ from productinfo.fields import (
     Id,
     LocalId,
     LocalNumber,
+    Model,
     Name,
     free_text,
     without,
@@ -21,7 +22,7 @@ MAX_COMPANIES_PER_REQUEST = 500
 MAX_CATEGORIES_PER_PAGE = 500
 
 
-class Category(BaseModel):
+class Category(Model):
     """A product category."""
 
     id: int
@@ -30,7 +31,7 @@ class Category(BaseModel):
     updated_at: dt.datetime
 
 
-class Company(BaseModel):
+class Company(Model):
     """A manufacturer."""
 
     id: int
@@ -39,7 +40,7 @@ class Company(BaseModel):
     updated_at: dt.datetime
 
 
-class CategoryPath(BaseModel):
+class CategoryPath(Model):
     category_id: Id
 
 
@@ -48,11 +49,11 @@ class CategoryQuery(PageQuery):
     limit: int = Field(MAX_CATEGORIES_PER_PAGE, ge=1, le=MAX_CATEGORIES_PER_PAGE)
 
 
-class NewCategory(BaseModel):
+class NewCategory(Model):
     name: Name
 
 
-class CategoryUpdate(BaseModel):
+class CategoryUpdate(Model):
     id: Id
     name: Name
 
@@ -64,12 +65,12 @@ class CompanyQuery(PageQuery):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
 
-class NewCompany(BaseModel):
+class NewCompany(Model):
     id: LocalNumber = Field(description="The app's local id for this company; the answer maps it.")
     name: Name
 
 
-class NewCompanies(BaseModel):
+class NewCompanies(Model):
     model_config = ConfigDict(json_schema_extra=without("device_id"))
 
     companies: list[NewCompany] = Field(
@@ -79,18 +80,18 @@ class NewCompanies(BaseModel):
     )
 
 
-class CompanyMapping(BaseModel):
+class CompanyMapping(Model):
     mapping: dict[str, int] = Field(
         description="Server id for each local id sent.", examples=[{"3": 41}]
     )
 
 
-class SyncCompany(BaseModel):
+class SyncCompany(Model):
     id: LocalId = Field(description="The app's local id of the company (the existing contract).")
     name: Name
 
 
-class SyncCompanies(BaseModel):
+class SyncCompanies(Model):
     device_id: DeviceId
     # Items are checked one by one, so that one bad record does not sink the others.
     companies: list[dict] = Field(

@@ -8,7 +8,6 @@ The backend is chosen by `MAIL_BACKEND`.
 """
 
 import logging
-import smtplib
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -66,6 +65,9 @@ class SmtpMail:
         self.security, self.timeout = security, timeout
 
     def send(self, message: EmailMessage) -> None:
+        # Imported here: smtplib (with ssl and email parsing) costs a cold start ~10 ms.
+        import smtplib
+
         smtp_class = smtplib.SMTP_SSL if self.security == "ssl" else smtplib.SMTP
         try:
             with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:

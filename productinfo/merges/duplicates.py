@@ -22,7 +22,6 @@ from collections import defaultdict
 from itertools import combinations
 
 from sqlalchemy import Connection, and_, func, select, text
-from sqlalchemy.orm import aliased
 
 from productinfo.catalog.models import companies
 from productinfo.errors import ValidationFailed
@@ -110,7 +109,7 @@ def _is_position(cursor) -> bool:
 
 def _similar_postgres(conn: Connection, names: dict, threshold: float) -> dict:
     """Find pairs of live companies whose names are alike, with pg_trgm and its index."""
-    a, b = aliased(companies), aliased(companies)
+    a, b = companies.alias(), companies.alias()
     query = (
         select(a.c.id, b.c.id, func.similarity(a.c.name_key, b.c.name_key))
         # `%` (alike above pg_trgm's threshold) is what the GIN index serves.

@@ -1,16 +1,16 @@
 """Request and response models of duplicates and merges."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from productinfo.catalog.schemas import Company
-from productinfo.fields import Id
+from productinfo.fields import Id, Model
 from productinfo.pagination import PageQuery
 from productinfo.products.schemas import Product
 
 MAX_GROUPS_PER_PAGE = 100
 
 
-class Merge(BaseModel):
+class Merge(Model):
     from_id: Id = Field(description="The record to remove; it becomes a tombstone.")
     into_id: Id = Field(description="The record to keep.")
 
@@ -25,13 +25,13 @@ class DuplicatesQuery(PageQuery):
     )
 
 
-class Twin(BaseModel):
+class Twin(Model):
     id: int
     name: str
     products: int = Field(description="Live products of this manufacturer.")
 
 
-class DuplicateGroup(BaseModel):
+class DuplicateGroup(Model):
     """Manufacturers whose names are alike: the one with the most products first."""
 
     companies: list[Twin]
@@ -42,13 +42,13 @@ class DuplicateGroup(BaseModel):
     similarity: float = Field(description="Of the two most alike names: 1 for the same name.")
 
 
-class CompanyMerge(BaseModel):
+class CompanyMerge(Model):
     kept: Company
     removed: Company = Field(description="Now a tombstone: pulls list its id as deleted.")
     products_moved: int
 
 
-class ProductMerge(BaseModel):
+class ProductMerge(Model):
     kept: Product = Field(description="With its photos, those moved included.")
     removed_id: int
     photos_moved: int

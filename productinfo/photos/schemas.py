@@ -3,20 +3,20 @@
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from productinfo.fields import MAX_ID, DeviceId, Id, LocalId, exactly_one_of, without
+from productinfo.fields import MAX_ID, DeviceId, Id, LocalId, Model, exactly_one_of, without
 from productinfo.http import choice_of
 from productinfo.ledger import PushAnswer
 
 
-class PhotoUpload(BaseModel):
+class PhotoUpload(Model):
     model_config = ConfigDict(json_schema_extra=without("device_id"))
 
     product_id: Id = Field(description="The product the photo shows.")
 
 
-class SyncPhotoUpload(BaseModel):
+class SyncPhotoUpload(Model):
     model_config = ConfigDict(json_schema_extra=exactly_one_of("product_id", "product_local_id"))
 
     device_id: DeviceId
@@ -39,7 +39,7 @@ def _pick(data) -> str:
 PhotoToUpload = choice_of(_pick, plain=PhotoUpload, sync=SyncPhotoUpload)
 
 
-class _Declared(BaseModel):
+class _Declared(Model):
     size: int = Field(ge=1, le=MAX_ID, description="Of the photo as it will be sent, in bytes.")
     content_type: (
         Literal["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"] | None
@@ -62,7 +62,7 @@ class SyncUploadStart(SyncPhotoUpload, _Declared):
 UploadToStart = choice_of(_pick, plain=UploadStart, sync=SyncUploadStart)
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(Model):
     """Where and how to send the photo's bytes, then finish with `upload_id`."""
 
     upload_id: int
@@ -76,15 +76,15 @@ class UploadTicket(BaseModel):
     max_bytes: int
 
 
-class UploadRef(BaseModel):
+class UploadRef(Model):
     upload_id: Id
 
 
-class PhotoRef(BaseModel):
+class PhotoRef(Model):
     id: Id
 
 
-class Photo(BaseModel):
+class Photo(Model):
     """A stored photo: the cleaned full-size image and its thumbnail."""
 
     id: int

@@ -10,7 +10,6 @@ and for the category and the manufacturer their names at that moment:
 """
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import aliased
 
 from productinfo.activity import activity
 from productinfo.auth.models import users
@@ -66,7 +65,7 @@ def events(conn: Connection, product_id: int, *, cursor=None, limit: int):
     if exists is None:
         raise NotFound(f"There is no product {product_id}.", code="product_not_found")
     # Who caused the event: the admin acting on someone's behalf, else whose event it is.
-    actor = aliased(users)
+    actor = users.alias()
     query = (
         select(
             activity.c.id,

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -24,6 +23,7 @@ from productinfo.fields import (
     DeviceId,
     Id,
     LocalId,
+    Model,
     Name,
     exactly_one_of,
     optional,
@@ -57,7 +57,7 @@ Barcode = Annotated[
 ]
 
 
-class NewProduct(BaseModel):
+class NewProduct(Model):
     model_config = ConfigDict(json_schema_extra=without("device_id", "products"))
 
     name: Name
@@ -66,21 +66,21 @@ class NewProduct(BaseModel):
     company_id: Id
 
 
-class NewProducts(BaseModel):
+class NewProducts(Model):
     model_config = ConfigDict(json_schema_extra=without("device_id"))
 
     products: list[NewProduct] = Field(min_length=1, max_length=MAX_PRODUCTS_PER_REQUEST)
 
 
-class ProductPath(BaseModel):
+class ProductPath(Model):
     product_id: Id
 
 
-class BarcodePath(BaseModel):
+class BarcodePath(Model):
     barcode: Barcode
 
 
-class ProductChanges(BaseModel):
+class ProductChanges(Model):
     # The id and at least one field to change; none may be null.
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 2})
 
@@ -91,7 +91,7 @@ class ProductChanges(BaseModel):
     company_id: Id = optional()
 
 
-class ProductRef(BaseModel):
+class ProductRef(Model):
     id: Id
 
 
@@ -114,7 +114,7 @@ Instant = Annotated[
 ]
 
 
-class ProductFilters(BaseModel):
+class ProductFilters(Model):
     """Which products a list keeps; every filter given applies."""
 
     created_by: Id | None = Field(None, description="Added by this person (a user id).")
@@ -151,18 +151,18 @@ class ExportQuery(ProductFilters):
     )
 
 
-class Ref(BaseModel):
+class Ref(Model):
     id: int
     name: str
 
 
-class Uploader(BaseModel):
+class Uploader(Model):
     id: int
     name: str | None
     email: str
 
 
-class Product(BaseModel):
+class Product(Model):
     """A product with its category, manufacturer and who added it."""
 
     id: int
@@ -176,7 +176,7 @@ class Product(BaseModel):
     photos: list[Photo]
 
 
-class ProductEvent(BaseModel):
+class ProductEvent(Model):
     """One event of a product's history, and who caused it."""
 
     id: int
@@ -192,7 +192,7 @@ class ProductEvent(BaseModel):
     )
 
 
-class SyncProduct(BaseModel):
+class SyncProduct(Model):
     local_id: LocalId
     name: Name
     barcode: Barcode
@@ -209,7 +209,7 @@ class SyncProduct(BaseModel):
         return self
 
 
-class SyncProducts(BaseModel):
+class SyncProducts(Model):
     device_id: DeviceId
     # Items are checked one by one, so that one bad record does not sink the others.
     products: list[dict] = Field(

@@ -2,14 +2,15 @@
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from productinfo.fields import Model
 from productinfo.products.schemas import Uploader
 
 MAX_DAYS = 366
 
 
-class StatsQuery(BaseModel):
+class StatsQuery(Model):
     days: int = Field(30, ge=1, le=MAX_DAYS, description="How many days the window covers.")
     until: dt.date | None = Field(
         None, description="The window's last day (UTC), included; today by default."
@@ -21,12 +22,12 @@ class PersonCaptures(Uploader):
     per_day: list[int] = Field(description="Captures on each day of `dates`.")
 
 
-class Bar(BaseModel):
+class Bar(Model):
     photos: int = Field(description="How many photos; the last bar: this many or more.")
     products: int
 
 
-class CompanyCount(BaseModel):
+class CompanyCount(Model):
     id: int
     name: str
     products: int
@@ -37,13 +38,13 @@ class PersonWeek(Uploader):
     photos: int
 
 
-class Week(BaseModel):
+class Week(Model):
     from_: dt.date = Field(alias="from", serialization_alias="from")
     to: dt.date
     people: list[PersonWeek] = Field(description="The most active first (captures + photos).")
 
 
-class Dashboard(BaseModel):
+class Dashboard(Model):
     """The dashboard: captures per day and person, photos, manufacturers, this week."""
 
     days: int

@@ -7,8 +7,9 @@ URL. A stranger gets a 401 and learns nothing, not even whether the photo exists
 """
 
 from flask import redirect, send_file
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from productinfo.fields import Model
 from productinfo.http import ApiBlueprint
 from productinfo.ratelimit import limiter
 from productinfo.storage import CONTENT_TYPES, PhotoNotFound, content_type_of, get_storage
@@ -28,7 +29,7 @@ class _Blueprint(ApiBlueprint):
 bp = _Blueprint("photo_files", __name__)
 
 
-class PhotoKey(BaseModel):
+class PhotoKey(Model):
     key: str = Field(
         description="As in a photo's `url` or `thumbnail_url`: `ab/cdef….jpg`.",
         examples=["3e/ab09c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8.jpg"],

@@ -1,8 +1,9 @@
 """The Supabase Storage backend: objects in a bucket, through storage3's sync client.
 
-storage3 is the Storage part of the `supabase` package. Building its client
-directly, rather than through `supabase.create_client`, keeps the auth, realtime
-and postgrest clients out of the serverless cold start. What the Storage server
+storage3 is the Storage part of the `supabase` package, and the only part
+installed: the others (auth, realtime, postgrest) would stay out of the cold start
+anyway, but supabase-auth pulls in `cryptography`, which PyJWT imports whenever
+it is installed (~40 ms on the first authenticated request). What the Storage server
 expects, measured against it: a `content-type` on every upload (it would store
 text/plain), `upsert` as the string "true", the data as `bytes`, and no `.` or
 `..` path segments (keys never have any).
@@ -14,6 +15,7 @@ Uploads in two steps go straight to the bucket, through a signed upload URL.
 """
 
 import logging
+from functools import cached_property
 
 from productinfo.storage import (
     PhotoNotFound,
@@ -52,11 +54,21 @@ class SupabaseStorage(Storage):
         signed_url_seconds: int,
         timeout: float = TIMEOUT_SECONDS,
     ):
+        self.public = public
+        self.signed_url_seconds = signed_url_seconds
+        self._settings = (url, service_role_key, bucket, timeout)
+
+    @cached_property
+    def bucket(self):
+        """Build the Storage client on first use: a lookup's stable URLs never need it.
+
+        httpx and storage3 take ~150 ms to import, which a cold start that only reads
+        should not pay. Two threads racing here build two clients; one is kept.
+        """
         import httpx
         from storage3 import SyncStorageClient
 
-        self.public = public
-        self.signed_url_seconds = signed_url_seconds
+        url, service_role_key, bucket, timeout = self._settings
         # Our own HTTP client, to set the timeouts: storage3's `timeout` argument is deprecated.
         # Kept for the life of the process, so a warm instance reuses its connection.
         http = httpx.Client(
@@ -69,7 +81,7 @@ class SupabaseStorage(Storage):
         if not service_role_key.startswith("sb_"):
             headers["Authorization"] = f"Bearer {service_role_key}"
         client = SyncStorageClient(f"{url.rstrip('/')}/storage/v1/", headers, http_client=http)
-        self.bucket = client.from_(bucket)
+        return client.from_(bucket)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Upload an object, replacing one stored under the same key (a retried upload)."""

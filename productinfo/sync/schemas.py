@@ -2,16 +2,16 @@
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from productinfo.catalog.schemas import Category, Company
-from productinfo.fields import optional
+from productinfo.fields import Model, optional
 from productinfo.products.schemas import Product
 
 MAX_PULL_LIMIT = 1000
 
 
-class PullQuery(BaseModel):
+class PullQuery(Model):
     cursor: str = optional(
         description="Opaque: `next_cursor` of the previous pull, as it came; empty or left out "
         "for everything. Any other text is a 422 `invalid_cursor`.",
@@ -22,12 +22,12 @@ class PullQuery(BaseModel):
 T = TypeVar("T")
 
 
-class Changes(BaseModel, Generic[T]):
+class Changes(Model, Generic[T]):
     changed: list[T] = Field(description="Created or updated since the cursor.")
     deleted: list[int] = Field(description="Ids deleted since the cursor (tombstones).")
 
 
-class PullAnswer(BaseModel):
+class PullAnswer(Model):
     categories: Changes[Category]
     companies: Changes[Company]
     products: Changes[Product]
