@@ -78,8 +78,10 @@ EXCUSED_CODES = {
     # Rules across the items of a batch: one barcode or one local id twice.
     "duplicate_barcode",
     "duplicate_local_id",
-    # A rule across two fields: a merge of two records (see `sendable` for periods).
+    # Rules across two fields: a merge of two records, someone else's uploads asked for as
+    # one's own (see `sendable` for periods).
     "merge_into_itself",
+    "conflicting_filters",
 }
 # Addresses at domains that exist: the server refuses special-use ones (`.test`, `.local`)
 # that the `email` format admits.

@@ -123,6 +123,9 @@ def test_the_window_ends_today_by_default(admin, world):
         ({"days": "month"}, "days"),
         ({"until": "2026-02-30"}, "until"),
         ({"until": "soon"}, "until"),
+        ({"until": "0"}, "until"),  # not a Unix time
+        ({"until": "1700000000"}, "until"),
+        ({"until": "2026-11-10T00:00:00Z"}, "until"),  # a day, not a moment
     ],
 )
 def test_invalid_queries(admin, query, field):

@@ -1,8 +1,10 @@
 """Request and response models of the dashboard's numbers."""
 
 import datetime as dt
+import re
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from productinfo.fields import Model
 from productinfo.products.schemas import Uploader
@@ -10,9 +12,16 @@ from productinfo.products.schemas import Uploader
 MAX_DAYS = 366
 
 
+def _iso_day(value):
+    # pydantic would also read a number as a Unix time, and a time as its day.
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("must be a day in ISO 8601, such as 2026-11-30")
+    return value.strip()
+
+
 class StatsQuery(Model):
     days: int = Field(30, ge=1, le=MAX_DAYS, description="How many days the window covers.")
-    until: dt.date | None = Field(
+    until: Annotated[dt.date, BeforeValidator(_iso_day)] | None = Field(
         None, description="The window's last day (UTC), included; today by default."
     )
 
