@@ -425,6 +425,11 @@ def _forget_pushed(url: str, size: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM products WHERE id > :size"), {"size": size})
         conn.execute(text("DELETE FROM companies WHERE id > :n"), {"n": seed.COMPANIES})
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does soon after: the phases that follow measure the catalogue,
+        # not the dead rows of the batch (they made the trigram index of makers 8× slower).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE products, companies"))
     engine.dispose()
 
 

@@ -123,7 +123,10 @@ def _similar_postgres(conn: Connection, names: dict, threshold: float) -> dict:
     try:
         return {(first, second): float(found) for first, second, found in conn.execute(query)}
     finally:
-        conn.execute(text(f"RESET {setting}"))
+        # A connection dropped on a timeout is discarded, setting and all; resetting it
+        # would only hide the timeout (a 503) behind an error of its own (a 500).
+        if not conn.invalidated:
+            conn.execute(text(f"RESET {setting}"))
 
 
 def _similar_here(conn: Connection, names: dict, threshold: float) -> dict:
