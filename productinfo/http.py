@@ -282,11 +282,12 @@ class _RequestIds:
 
 _request_ids = _RequestIds()
 
-# Every response carries these; the JSON answers these too. Names are looked up once.
-_ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
-_JSON_ONLY = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),)
-_UNLESS_SET = (("X-Frame-Options", "DENY"),)
-_JSON_UNLESS_SET = (("Cache-Control", "no-store"),)
+# Every response carries these, in place of any the view set, and the defaults unless the
+# view set its own; JSON answers carry more of each.
+_FORCED = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+_JSON_FORCED = (*_FORCED, ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
+_DEFAULTS = (("X-Frame-Options", "DENY"),)
+_JSON_DEFAULTS = (*_DEFAULTS, ("Cache-Control", "no-store"))
 
 
 def _start_request():
@@ -305,14 +306,12 @@ def _finish_response(response):
     headers = response.headers
     # Appended as they are (constant, valid values), with one pass over what is set already.
     present = {name.lower() for name, _ in headers.items()}
-    added = list(_ALWAYS)
-    added += (pair for pair in _UNLESS_SET if pair[0].lower() not in present)
-    if (headers.get("Content-Type") or "").startswith("application/json"):
-        added += _JSON_ONLY
-        added += (pair for pair in _JSON_UNLESS_SET if pair[0].lower() not in present)
-    for name, _ in added:
+    is_json = (headers.get("Content-Type") or "").startswith("application/json")
+    forced, defaults = (_JSON_FORCED, _JSON_DEFAULTS) if is_json else (_FORCED, _DEFAULTS)
+    for name, _ in forced:
         if name.lower() in present:
             del headers[name]
+    added = [*forced, *(pair for pair in defaults if pair[0].lower() not in present)]
     request_id = g.get("request_id")
     if request_id:
         headers["X-Request-ID"] = request_id

@@ -248,7 +248,7 @@ class CuttableProxy:
         self.target, self.cut_off = target, threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.held = []
+        self.held, self.cuts = [], []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -262,7 +262,7 @@ class CuttableProxy:
             self.held += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._relay, args=(a, b, cut), daemon=True).start()
-            self.cuts = [*getattr(self, "cuts", []), cut]
+            self.cuts.append(cut)
 
     @staticmethod
     def _relay(source, sink, cut):

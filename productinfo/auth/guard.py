@@ -98,8 +98,10 @@ def settle() -> None:
     takes the place of whatever the endpoint said.
     """
     pending = g.pop("pending_caller", None)
-    if pending is not None:
-        authorize(pending.access)
+    if pending is not None:  # its token was checked already: read the session alone
+        ids = {"session_id": pending.session_id, "user_id": pending.user_id}
+        row = connection().execute(_SESSION, ids).first()
+        _admit(pending.access, pending.user_id, pending.session_id, row)
 
 
 def checked(conn: Connection, query, params: dict, *, order_by: tuple[str, ...] = ()) -> list:

@@ -24,10 +24,8 @@ from productinfo.db import utcnow
 from productinfo.photos.models import photos
 from productinfo.photos.service import loosen
 from productinfo.products import queries as products_queries
-from productinfo.products.models import products
+from productinfo.products.models import LIVE, products
 from productinfo.storage import Storage
-
-LIVE = products.c.deleted_at.is_(None)
 
 
 def _company(conn: Connection, company_id: int) -> dict:

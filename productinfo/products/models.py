@@ -30,6 +30,8 @@ products = Table(
     Index("ix_products_change_seq_id", "change_seq", "id"),
     sqlite_autoincrement=True,
 )
+# A product not deleted (merged products are deleted too).
+LIVE = products.c.deleted_at.is_(None)
 # One live product per barcode; a deleted one frees its barcode.
 Index(
     "uq_products_barcode_key",

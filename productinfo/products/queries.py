@@ -21,10 +21,8 @@ from productinfo.photos import queries as photos
 from productinfo.photos.models import photos as photo_table
 from productinfo.products import barcodes
 from productinfo.products import search as search_index
-from productinfo.products.models import products
+from productinfo.products.models import LIVE, products
 from productinfo.storage import Storage
-
-LIVE = products.c.deleted_at.is_(None)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ from sqlalchemy import Connection, Integer, and_, column, func, or_, select, tab
 
 from productinfo.catalog.models import companies
 from productinfo.pagination import keyset
-from productinfo.products.models import products
+from productinfo.products.models import LIVE, products
 
-LIVE = products.c.deleted_at.is_(None)
 TRIGRAM = 3
 
 # SQLite only: external-content FTS5 tables, one index row per row of their table.

@@ -14,9 +14,8 @@ from sqlalchemy import Connection, Date, case, cast, func, select
 from productinfo.auth.models import users
 from productinfo.catalog.models import companies
 from productinfo.photos.models import photos
-from productinfo.products.models import products
+from productinfo.products.models import LIVE, products
 
-LIVE = products.c.deleted_at.is_(None)
 TOP = 10
 # Products with this many photos or more share the last bar of the distribution.
 MOST_PHOTOS = 5
